@@ -1,0 +1,1 @@
+"""Review-cycle orchestrator for the International Migration Review Forum (IMRF)."""
