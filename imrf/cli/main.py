@@ -1,0 +1,22 @@
+"""Entry point of the `imrf` console script.
+
+Each command module registers itself on the shared app when imported. Modules import heavy
+dependencies (SQLAlchemy, sendgrid, Prefect) inside their commands, never at module level:
+`imrf calendar` must start in well under a second.
+"""
+
+from __future__ import annotations
+
+# Command modules (import for their registration side effect).
+from imrf.cli import calendar as _calendar  # noqa: F401
+from imrf.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
