@@ -37,7 +37,13 @@ RULE_SOURCE = "rule"
 _UQ_FIRST = dt.date(*GREGORIAN_RANGE[0])
 _UQ_LAST = dt.date(*GREGORIAN_RANGE[1])
 FIRST_RULE_YEAR = _UQ_FIRST.year + (1 if (_UQ_FIRST.month, _UQ_FIRST.day) <= (12, 1) else 2)
-LAST_RULE_YEAR = _UQ_LAST.year - (0 if (_UQ_LAST.month, _UQ_LAST.day) == (12, 31) else 1)
+UMM_AL_QURA_LAST_YEAR = _UQ_LAST.year - (0 if (_UQ_LAST.month, _UQ_LAST.day) == (12, 31) else 1)
+# Beyond the Umm al-Qura table the Eids come from the arithmetical (tabular) Islamic calendar,
+# which can differ from the announced date by a day or two: good enough to plan a cycle decades
+# ahead, and the year's circular (an override file) corrects it when it is published.
+LAST_RULE_YEAR = 2999
+TABULAR_SOURCE = "rule (tabular Islamic calendar beyond the Umm al-Qura table: approximate)"
+_ISLAMIC_EPOCH = dt.date(622, 7, 19).toordinal()  # 1 Muharram 1 AH, civil epoch
 
 _SATURDAY, _SUNDAY = 5, 6
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -106,6 +112,9 @@ def _eids(start: dt.date, end: dt.date) -> Iterator[tuple[str, dt.date]]:
     A Hijri year is about 11 days shorter than a Gregorian one, so one Gregorian year can hold
     two of the same Eid (2000 had two Eid al-Fitr); walking the Hijri years finds them all.
     """
+    if end > _UQ_LAST:
+        yield from _tabular_eids(start, end)
+        return
     first = Gregorian(start.year, start.month, start.day).to_hijri().year
     last = Gregorian(end.year, end.month, end.day).to_hijri().year
     for hijri_year in range(first, last + 1):
@@ -116,12 +125,27 @@ def _eids(start: dt.date, end: dt.date) -> Iterator[tuple[str, dt.date]]:
                 yield name, actual
 
 
+def _tabular_ordinal(year: int, month: int, day: int) -> int:
+    """Proleptic Gregorian ordinal of a date of the tabular Islamic calendar (civil epoch)."""
+    return (day + (59 * (month - 1) + 1) // 2 + (year - 1) * 354 + (3 + 11 * year) // 30
+            + _ISLAMIC_EPOCH - 1)
+
+
+def _tabular_eids(start: dt.date, end: dt.date) -> Iterator[tuple[str, dt.date]]:
+    first = (start.toordinal() - _ISLAMIC_EPOCH) * 30 // 10631
+    last = (end.toordinal() - _ISLAMIC_EPOCH) * 30 // 10631 + 2
+    for hijri_year in range(first, last + 1):
+        for name, month, day in (("Eid al-Fitr", 10, 1), ("Eid al-Adha", 12, 10)):
+            actual = dt.date.fromordinal(_tabular_ordinal(hijri_year, month, day))
+            if start <= actual <= end:
+                yield name, actual
+
+
 @functools.lru_cache(maxsize=512)
 def _rule_holidays(year: int) -> tuple[Holiday, ...]:
     if not FIRST_RULE_YEAR <= year <= LAST_RULE_YEAR:
         raise UnsupportedYearError(
-            f"the UN HQ holiday rule covers {FIRST_RULE_YEAR}-{LAST_RULE_YEAR} (the Umm al-Qura "
-            f"table for the Eids), not {year}"
+            f"the UN HQ holiday rule covers {FIRST_RULE_YEAR}-{LAST_RULE_YEAR}, not {year}"
         )
     # Neighbouring years: 1 January of year+1 may be observed on 31 December of this year,
     # and an Eid late in December of year-1 may be observed in January.
@@ -134,7 +158,8 @@ def _rule_holidays(year: int) -> tuple[Holiday, ...]:
         while day.weekday() >= _SATURDAY or day in taken:
             day += dt.timedelta(days=1)
         taken.add(day)
-        eids.append(Holiday(date=day, name=name, actual=None if day == actual else actual))
+        eids.append(Holiday(date=day, name=name, actual=None if day == actual else actual,
+                            source=TABULAR_SOURCE if actual > _UQ_LAST else RULE_SOURCE))
     return tuple(sorted((h for h in fixed + eids if h.date.year == year), key=_order))
 
 
