@@ -56,7 +56,9 @@ class MilestoneKind(StrEnum):
 
 
 class MessageKind(StrEnum):
-    """A notice announces a milestone; a reminder comes some days before it."""
+    """A notice announces a milestone; a reminder comes some days before it; an escalation
+    tells the operators that a human step is still open after its deadline."""
 
     NOTICE = "notice"
     REMINDER = "reminder"
+    ESCALATION = "escalation"
