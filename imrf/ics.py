@@ -24,6 +24,7 @@ is byte-identical.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -42,6 +43,8 @@ _QUARTER_HOUR = dt.timedelta(minutes=15)
 # the span must fit RFC 5545's signed 32-bit INTEGER.
 SEQUENCE_STRIDE = 10_000_000
 MAX_REVISION = (2**31 - 1) // SEQUENCE_STRIDE - 1
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _BASIS_WORDS = {
     "text": "date set by the text",
@@ -163,8 +166,8 @@ def _event(edition: int, milestone: Milestone, *, modalities: str, revision: int
     event.add("uid", event_uid(edition, milestone.id))
     event.add("dtstamp", dt.datetime.fromtimestamp(sequence, tz=dt.UTC))
     event.add("sequence", sequence)
-    event.add("summary", milestone.title)
-    event.add("description", describe(milestone, modalities=modalities))
+    event.add("summary", _text(milestone.title))
+    event.add("description", _text(describe(milestone, modalities=modalities)))
     event.add("categories", [milestone.kind.value])
     if _timed(milestone):
         start, end = _wall_clock_span(milestone)
@@ -178,6 +181,12 @@ def _event(edition: int, milestone: Milestone, *, modalities: str, revision: int
     busy = milestone.kind is MilestoneKind.MEETING
     event.add("transp", "OPAQUE" if busy else "TRANSPARENT")
     return event
+
+
+def _text(value: str) -> str:
+    """RFC 5545 TEXT allows no control characters but tab; line breaks become \\n escapes."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub(" ", value)
 
 
 def describe(milestone: Milestone, *, modalities: str) -> str:
