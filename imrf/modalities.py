@@ -192,6 +192,18 @@ class Session(_Strict):
     action: str | None = None
 
 
+class CoChairRules(_Strict):
+    """OP28's balance, made checkable (the thresholds are operational defaults)."""
+
+    paragraph: str = Field(pattern=PARAGRAPH.pattern)
+    basis: Basis
+    per_roundtable: PositiveInt
+    pair_from_distinct_groups: bool
+    every_group_at_least: NonNegativeInt
+    any_group_at_most: PositiveInt
+    each_gender_at_least: NonNegativeInt
+
+
 class RoundtableDefaults(_Notified):
     pass
 
@@ -246,6 +258,7 @@ class Modalities(_Strict):
     regional_reviews: RegionalReviewRules
     roundtables: tuple[Roundtable, ...]
     sessions: tuple[Session, ...]
+    co_chairs: CoChairRules
     roundtable_defaults: RoundtableDefaults
     milestones: tuple[MilestoneRule, ...]
 
