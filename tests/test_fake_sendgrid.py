@@ -253,6 +253,15 @@ def test_sendgrid_400s(case: str, fake: FakeSendGrid, client: SendGridAPIClient)
     assert fake.requests[0].errors
 
 
+@pytest.mark.parametrize("personalizations", [5, [5], [{"to": 5}], [{"to": [{"email": 5}]}],
+                                              [{"to": [], "cc": "x@y.org"}]])
+def test_odd_shapes_get_400_not_a_dropped_connection(
+    client: SendGridAPIClient, personalizations: object
+) -> None:
+    with pytest.raises(BadRequestsError):
+        post(client, body() | {"personalizations": personalizations})
+
+
 def test_limits_are_inclusive(client: SendGridAPIClient, fake: FakeSendGrid) -> None:
     at_limit = body(1000) | {
         "categories": [f"c{i}" for i in range(10)],

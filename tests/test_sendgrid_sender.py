@@ -354,6 +354,16 @@ def test_batches_sendgrid_would_refuse_are_refused_before_sending(
     assert fake.request_count == 0
 
 
+def test_attachments_too_big_for_any_request_are_refused(
+    fake: FakeSendGrid, sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sendgrid_sender, "MAX_REQUEST_BYTES", 10_000)
+    big = Attachment(filename="big.pdf", content_type="application/pdf", content=b"x" * 9000)
+    with pytest.raises(InvalidBatchError, match="SendGrid refuses 30 MB"):
+        make_sender(fake, sleeps).send(make_batch(3, attachments=(big,)))
+    assert fake.request_count == 0
+
+
 def test_chunks_also_respect_the_body_size(
     fake: FakeSendGrid, sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:

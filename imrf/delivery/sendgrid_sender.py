@@ -155,6 +155,11 @@ class SendGridSender(Sender):
         """Requests of ≤1,000 recipients and under 30 MB; refuse a batch SendGrid would."""
         self._check_batch(batch)
         base = len(json.dumps(self.request_body(batch.model_copy(update={"recipients": ()}))))
+        if base >= MAX_REQUEST_BYTES:
+            raise InvalidBatchError(
+                f"batch {batch.edition}/{batch.milestone}/{batch.kind}: the message and its "
+                f"attachments take {base / 2**20:.1f} MB as JSON; SendGrid refuses 30 MB"
+            )
         return split_recipients(
             batch, MAX_PERSONALIZATIONS, budget=MAX_REQUEST_BYTES - base, weigh=_weigh,
         )

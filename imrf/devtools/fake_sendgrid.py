@@ -567,7 +567,12 @@ class FakeSendGrid:
                                 f"large; the limit is {self.max_body_bytes} bytes.")]
         if body is None:
             return 400, [_error("Bad Request" if raw else "The request body is empty.")]
-        errors = validate_mail_send(body, self._clock())
+        try:
+            errors = validate_mail_send(body, self._clock())
+        except (TypeError, AttributeError, ValueError):
+            # A body of the wrong shape deep down (a number where a list belongs): SendGrid
+            # answers 400 rather than failing, and so must the fake.
+            errors = [_error("Bad Request")]
         if errors:
             return 400, errors
         sender = body["from"]["email"].lower()
