@@ -106,8 +106,11 @@ def _quarter_hours(moment: dt.datetime, milestone_id: str) -> int:
     return (moment - _EPOCH) // _QUARTER_HOUR
 
 
-def _timed(milestone: Milestone) -> bool:
-    """Only meetings have hours in the calendar; deadlines and windows are whole days."""
+def is_timed(milestone: Milestone) -> bool:
+    """Whether a milestone has hours: only meetings do; deadlines and windows are whole days.
+
+    Raises ValueError for a meeting with a start time but no end time, or the reverse.
+    """
     if milestone.kind is not MilestoneKind.MEETING:
         return False
     if (milestone.start_time is None) != (milestone.end_time is None):
@@ -120,7 +123,7 @@ def _timed(milestone: Milestone) -> bool:
 
 def _wall_clock_span(milestone: Milestone) -> tuple[dt.datetime, dt.datetime]:
     """Start and exclusive end in New York wall-clock time (naive)."""
-    if _timed(milestone):
+    if is_timed(milestone):
         assert milestone.start_time is not None and milestone.end_time is not None
         start = dt.datetime.combine(milestone.first_day, milestone.start_time)
         end = dt.datetime.combine(milestone.last_day, milestone.end_time)
@@ -169,7 +172,7 @@ def _event(edition: int, milestone: Milestone, *, modalities: str, revision: int
     event.add("summary", _text(milestone.title))
     event.add("description", _text(describe(milestone, modalities=modalities)))
     event.add("categories", [milestone.kind.value])
-    if _timed(milestone):
+    if is_timed(milestone):
         start, end = _wall_clock_span(milestone)
         zone = ZoneInfo(NEW_YORK)
         event.add("dtstart", start.replace(tzinfo=zone))
