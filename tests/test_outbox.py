@@ -149,6 +149,7 @@ def test_a_bad_address_fails_alone(sender: OutboxSender) -> None:
     assert chunk.states == {"not an address@@x": DeliveryState.FAILED,
                             "ok@example.org": DeliveryState.SENT}
     assert len(chunk.errors) == 1 and chunk.errors[0].startswith("not an address@@x: ")
+    assert chunk.refused == ("not an address@@x",)
     assert [f.name for f in eml_files(sender.directory)] == [
         "2026-hearing-reminder-ok@example.org.eml"]
 

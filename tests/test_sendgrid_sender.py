@@ -266,6 +266,7 @@ def test_400_fails_the_chunk_with_sendgrids_message_without_retry(
     assert first.status == 400 and first.attempts == 1
     assert first.count(DeliveryState.FAILED) == 1000
     assert first.errors == ("Does not contain a valid address. [personalizations.0.to.0.email]",)
+    assert first.refused == ("not-an-address",)
     assert second.status == 202 and second.count(DeliveryState.SENT) == 501
     assert report.failed == 1000 and report.sent == 501
     assert fake.request_count == 2 and sleeps.calls == []

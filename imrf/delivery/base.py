@@ -33,6 +33,9 @@ class ChunkResult(BaseModel):
     status: int | None = None  # the HTTP status of the final attempt; None for the outbox
     states: dict[str, DeliveryState]  # lower-cased e-mail -> state
     errors: tuple[str, ...] = ()  # the provider's own messages when the chunk failed
+    # Recipients the provider's errors point at (e.g. an invalid address), when it says: the
+    # rest of a failed chunk may be sent again without them.
+    refused: tuple[str, ...] = ()
     attempts: int = 1
     waited: float = 0.0  # seconds spent waiting between attempts
     # Attempts whose outcome is unknown (the connection was lost after the request went out):

@@ -107,7 +107,8 @@ class OutboxSender(Sender):
             states[key] = DeliveryState.SENT
         if self.durable:
             _fsync_directory(self.directory)
-        return ChunkResult(states=states, errors=tuple(errors))
+        refused = tuple(k for k, state in states.items() if state is DeliveryState.FAILED)
+        return ChunkResult(states=states, errors=tuple(errors), refused=refused)
 
     def build_message(self, batch: MessageBatch, recipient: Personalization) -> EmailMessage:
         """The message ``recipient`` receives, substitutions applied."""

@@ -186,6 +186,7 @@ class SendGridSender(Sender):
                     return ChunkResult(
                         status=status, states=dict.fromkeys(emails, DeliveryState.FAILED),
                         errors=messages or (f"SendGrid refused the request ({status})",),
+                        refused=_refused(text, chunk),
                         attempts=attempts, waited=waited, ambiguous_attempts=ambiguous,
                     )
                 self._raise_for_account(status, text, messages)
@@ -381,6 +382,24 @@ def _messages(text: str) -> tuple[str, ...]:
             field = f" [{error['field']}]" if error.get("field") else ""
             messages.append(f"{error['message']}{field}")
     return tuple(messages)
+
+
+_PERSONALIZATION_FIELD = re.compile(r"^personalizations\.(\d+)\b")
+
+
+def _refused(text: str, chunk: MessageBatch) -> tuple[str, ...]:
+    """The recipients whose personalization SendGrid's errors name (one per personalization)."""
+    try:
+        errors = json.loads(text).get("errors") or []
+    except (ValueError, AttributeError):
+        return ()
+    refused: dict[str, None] = {}
+    for error in errors:
+        field = error.get("field") if isinstance(error, dict) else None
+        match = _PERSONALIZATION_FIELD.match(field) if isinstance(field, str) else None
+        if match and int(match.group(1)) < len(chunk.recipients):
+            refused[chunk.recipients[int(match.group(1))].email.lower()] = None
+    return tuple(refused)
 
 
 def _reset_at(headers: Any, now: float) -> float | None:
