@@ -17,7 +17,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
 from pathlib import Path
@@ -42,6 +42,30 @@ MAX_STEM = 150  # well under the 255 bytes most file systems allow, leaving room
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class _CachingHeaderRegistry(HeaderRegistry):
+    """The standard registry, minus building a new header class for every header it parses.
+
+    ``HeaderRegistry.__getitem__`` creates a class per call; for 10,000 messages of a dozen
+    headers that was a quarter of the outbox's time. The classes are stateless, so one per
+    header name serves every message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+
+# SMTP's rules (CRLF line ends, 78-column folding), with the faster registry.
+POLICY = email.policy.SMTP.clone(header_factory=_CachingHeaderRegistry())
 
 
 class OutboxSender(Sender):
@@ -91,7 +115,7 @@ class OutboxSender(Sender):
             key = recipient.email.lower()
             try:
                 message = self._compose(chunk, recipient, shared)
-                data = message.as_bytes(policy=email.policy.SMTP)
+                data = message.as_bytes(policy=POLICY)
             except (ValueError, UnicodeError, email.errors.MessageError) as error:
                 states[key] = DeliveryState.FAILED
                 errors.append(f"{recipient.email}: {error}")
@@ -117,7 +141,7 @@ class OutboxSender(Sender):
     def _shared(self, batch: MessageBatch) -> _Shared:
         # Parsing headers and encoding attachments is most of the email package's cost; what
         # is the same for every recipient of a chunk is done once and reused.
-        probe = EmailMessage(policy=email.policy.SMTP)
+        probe = EmailMessage(policy=POLICY)
         probe["From"] = self._from
         probe["Date"] = format_datetime(self._clock())
         categories = [one_line(c) for c in batch.categories if one_line(c)]
@@ -127,7 +151,7 @@ class OutboxSender(Sender):
         attachments = []
         for attachment in batch.attachments:
             maintype, subtype, params = _content_type(attachment.content_type)
-            part = MIMEPart(policy=email.policy.SMTP)
+            part = MIMEPart(policy=POLICY)
             part.set_content(
                 attachment.content, maintype=maintype, subtype=subtype, disposition="attachment",
                 filename=one_line(attachment.filename) or "attachment", params=params,
@@ -142,7 +166,7 @@ class OutboxSender(Sender):
         self, batch: MessageBatch, recipient: Personalization, shared: _Shared
     ) -> EmailMessage:
         subs = recipient.substitutions
-        message = EmailMessage(policy=email.policy.SMTP)
+        message = EmailMessage(policy=POLICY)
         message["From"] = shared.sender
         # Header values go through one_line and the email package's own folding: a CR/LF in a
         # name or subject can never open a header of its own.
