@@ -7,8 +7,9 @@ as ``{{ 7*7 }}`` is never evaluated, and the renderer escapes each value for whe
 sits (HTML-escaped in the HTML body, one line of plain text in the text body).
 
 Templates live in ``imrf/templates/email``: ``<milestone-id>/<kind>.<part>.j2`` overrides
-``_default/<milestone-kind>/<kind>.<part>.j2`` for one milestone, where ``part`` is
-``subject``, ``txt`` or ``html``.
+``_default/<milestone-kind>/<kind>.<part>.j2`` for one milestone, which overrides
+``_default/<kind>.<part>.j2`` (one for every kind of milestone, as for escalations); ``part``
+is ``subject``, ``txt`` or ``html``.
 """
 
 from __future__ import annotations
@@ -77,9 +78,12 @@ def one_line(value: str) -> str:
     return " ".join(_UNSAFE.sub(" ", value).split())
 
 
-def substitutions_for(recipient: RecipientData) -> dict[str, str]:
-    """The values of the batch's tokens for one recipient, each escaped for its place."""
-    name = one_line(recipient.name) or GREETING_FALLBACK
+def substitutions_for(recipient: RecipientData, *, name: str | None = None) -> dict[str, str]:
+    """The values of the batch's tokens for one recipient, each escaped for its place.
+
+    ``name`` is ``one_line(recipient.name)`` when the caller has it already.
+    """
+    name = (one_line(recipient.name) if name is None else name) or GREETING_FALLBACK
     to = one_line(recipient.email)
     organization = one_line(recipient.organization)
     if organization:
@@ -113,7 +117,9 @@ def render_batch(
 ) -> MessageBatch:
     """A milestone's notice or reminder for ``recipients``, rendered once.
 
-    ``days_before`` is required for a reminder (0 = the day itself) and refused for a notice.
+    ``days_before`` is required for a reminder (0 = the day itself) and refused otherwise.
+    An escalation (to the operators: the milestone's human step is overdue) should carry the
+    step's ``ui_link`` and, in ``extra``, the step and its deadline.
     ``ui_link`` (an http(s) URL, e.g. the Prefect flow run of an operator's step) and
     ``extra`` (label -> value lines of context) are added to the body. A meeting's notice
     carries its event as an ``.ics`` attachment at calendar ``revision`` (see
@@ -124,8 +130,8 @@ def render_batch(
     if kind is MessageKind.REMINDER and (days_before is None or days_before < 0):
         raise ValueError(f"a reminder for {milestone_id!r} needs days_before >= 0, "
                          f"got {days_before}")
-    if kind is MessageKind.NOTICE and days_before is not None:
-        raise ValueError(f"a notice for {milestone_id!r} takes no days_before")
+    if kind is not MessageKind.REMINDER and days_before is not None:
+        raise ValueError(f"{article(kind)} {kind} for {milestone_id!r} takes no days_before")
     if ui_link is not None and not _URL.match(ui_link):
         raise ValueError(f"ui_link must be an absolute http(s) URL, got {ui_link!r}")
     context = _context(calendar, milestone, kind, days_before, ui_link, extra or {})
@@ -163,8 +169,9 @@ def _personalizations(recipients: Sequence[RecipientData]) -> tuple[Personalizat
         if key in seen:
             continue
         seen.add(key)
-        result.append(Personalization(email=recipient.email, name=one_line(recipient.name),
-                                      substitutions=substitutions_for(recipient)))
+        name = one_line(recipient.name)
+        result.append(Personalization(email=recipient.email, name=name,
+                                      substitutions=substitutions_for(recipient, name=name)))
     return tuple(result)
 
 
@@ -229,7 +236,8 @@ def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
 
 def _template(env: jinja2.Environment, milestone: Milestone, kind: MessageKind,
               part: str) -> jinja2.Template:
-    names = [f"email/_default/{milestone.kind.value}/{kind.value}.{part}.j2"]
+    names = [f"email/_default/{milestone.kind.value}/{kind.value}.{part}.j2",
+             f"email/_default/{kind.value}.{part}.j2"]
     # Only a slug can name a directory: anything else cannot escape the template folder.
     if _SLUG.match(milestone.id):
         names.insert(0, f"email/{milestone.id}/{kind.value}.{part}.j2")
@@ -257,6 +265,10 @@ def human_when(milestone: Milestone) -> str:
             return f"{first}, {start}–{end} New York time"
         return f"{first} at {start} to {last} at {end} New York time"
     return human_dates(milestone)
+
+
+def article(kind: MessageKind) -> str:
+    return "an" if kind.value[0] in "aeiou" else "a"
 
 
 def relative_days(days: int) -> str:
