@@ -24,6 +24,7 @@ import jinja2
 from markupsafe import escape
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from imrf import reference
 from imrf.delivery.base import substitute
 from imrf.delivery.message import Attachment, MessageBatch, Personalization
 from imrf.ics import is_timed, milestone_to_ics
@@ -197,8 +198,7 @@ def _context(
         "when": human_when(milestone),
         "days_before": days_before,
         "relative": relative_days(days_before) if days_before is not None else None,
-        "objectives": list(milestone.objectives),
-        "objectives_text": _and_list([str(n) for n in milestone.objectives]),
+        "objectives": _objectives(milestone),
         "ui_link": ui_link,
         "extra": [(label, value) for label, value in extra.items()],
         "calendar_attached": kind is MessageKind.NOTICE
@@ -213,6 +213,14 @@ def _context(
         context[field] = _CONTROL.sub(" ", context[field])
     context["extra"] = [(one_line(k), one_line(v)) for k, v in context["extra"]]
     return context
+
+
+def _objectives(milestone: Milestone) -> list[tuple[int, str]]:
+    """A round table's objectives with their short titles (config/reference/objectives.yaml)."""
+    if not milestone.objectives:
+        return []
+    titles = reference.objectives()
+    return [(n, titles[n].title if n in titles else "") for n in milestone.objectives]
 
 
 def _strings(value: Any) -> list[str]:
@@ -276,7 +284,3 @@ def relative_days(days: int) -> str:
     return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
 
 
-def _and_list(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"

@@ -207,8 +207,11 @@ def test_deadline_says_what_to_do_and_by_when() -> None:
 
 def test_round_tables_list_their_objectives() -> None:
     text, html = personal(render("roundtable-1", NOTICE))
-    assert "Objectives of the Global Compact: 2, 5, 6, 12 and 18" in text
-    assert "<dd style=\"margin:0 0 0.5em;\">2, 5, 6, 12 and 18</dd>" in html
+    assert ("Objectives of the Global Compact:\n  2. Minimize adverse drivers\n"
+            "  5. Regular pathways\n  6. Fair recruitment and decent work\n"
+            "  12. Screening and referral\n  18. Skills development and recognition\n") in text
+    assert "<li>2. Minimize adverse drivers</li>\n<li>5. Regular pathways</li>" in html
+    assert "<li>18. Skills development and recognition</li>\n</ul>" in html
     assert "Objectives" not in personal(render("hearing", NOTICE))[0]
 
 
