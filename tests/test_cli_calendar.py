@@ -71,3 +71,21 @@ def test_calendar_does_not_import_prefect() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_ics_is_valid_and_stable(tmp_path: Path) -> None:
+    import icalendar
+
+    first, second = tmp_path / "a.ics", tmp_path / "b.ics"
+    for out in (first, second):
+        result = runner.invoke(app, ["calendar", "--edition", "2030", "--format", "ics",
+                                     "--output", str(out)])
+        assert result.exit_code == 0, result.output
+    assert first.read_bytes() == second.read_bytes()
+    cal = icalendar.Calendar.from_ical(first.read_bytes())
+    events = list(cal.walk("VEVENT"))
+    uids = [str(e["UID"]) for e in events]
+    assert len(events) == 28 and len(set(uids)) == 28
+    assert "imrf-2030-sg-report@imrf-orchestrator" in uids
+    hearing = next(e for e in events if str(e["UID"]).startswith("imrf-2030-hearing@"))
+    assert hearing["DTSTART"].params["TZID"] == "America/New_York"
