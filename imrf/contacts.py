@@ -119,7 +119,8 @@ def read_csv(path: Path) -> list[SourceRow]:
         raise ContactFileError(
             f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})"
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unterminated quote must refuse the file, not swallow the rows after it.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = _header(path, next(reader, None))
         return list(_records(reader, header))
@@ -131,6 +132,8 @@ def _header(path: Path, cells: list[str] | None) -> list[str]:
     expected = ",".join(REQUIRED_COLUMNS)
     if not cells or not any(cell.strip() for cell in cells):
         raise ContactFileError(f"{path}: empty: expected a header line {expected}")
+    if any("\x00" in cell for cell in cells):
+        raise ContactFileError(f"{path}: NUL characters in the header: UTF-16 or binary, not UTF-8")
     header = [cell.strip().lower() for cell in cells]
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:

@@ -132,9 +132,12 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{settings_file()}: not valid TOML: {exc}") from None
+        message = f"{settings_file()}: not valid TOML: {exc}"
     except ValidationError as exc:
-        raise SettingsError("; ".join(_describe(err) for err in exc.errors())) from None
+        message = "; ".join(_describe(err) for err in exc.errors())
+    # Raised outside the except blocks, so the ValidationError (whose text holds the
+    # input values, secrets included) does not travel along as __context__.
+    raise SettingsError(message)
 
 
 def _describe(err: Any) -> str:
