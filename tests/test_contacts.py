@@ -8,7 +8,6 @@ import itertools
 import json
 import time
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,32 +25,27 @@ from imrf.contacts import (
     read_csv,
 )
 from imrf.store import Store
-from imrf.store.engine import describe_url
-from imrf.store.scratch import admin_url, postgres_reachable, temporary_database
+from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.vocabulary import Audience, RegionalGroup
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config" / "contacts-sample.csv"
 HEADER = "email,name,organization,audiences,country,regional_group,gender,language\n"
 
 
-@cache
-def _postgres() -> bool:
-    return postgres_reachable()
+@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
+    if why := unavailable(request.param):
+        pytest.skip(why)
+    with empty_database(request.param, tmp_path) as url:
+        yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        store = Store(f"sqlite:///{tmp_path / 'imrf.db'}")
-        yield store
-        store.dispose()
-        return
-    if not _postgres():
-        pytest.skip(f"PostgreSQL is not reachable at {describe_url(admin_url())}")
-    with temporary_database() as url:
-        store = Store(url)
-        yield store
-        store.dispose()
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
+    store = Store(url)
+    yield store
+    store.dispose()
 
 
 @pytest.fixture

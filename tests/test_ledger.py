@@ -6,7 +6,6 @@ import json
 import random
 import threading
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from imrf.cli.main import app
 from imrf.delivery.message import DeliveryState, MessageKey
 from imrf.ledger import Ledger, Reservation
 from imrf.store import Store
-from imrf.store.engine import describe_url
-from imrf.store.scratch import admin_url, postgres_reachable, temporary_database
+from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.store.tables import ledger_events, messages
 from imrf.vocabulary import MessageKind
 
@@ -27,19 +25,12 @@ SENT, PENDING, FAILED, UNKNOWN = (DeliveryState.SENT, DeliveryState.PENDING,
                                   DeliveryState.FAILED, DeliveryState.UNKNOWN)
 
 
-@cache
-def _postgres() -> bool:
-    return postgres_reachable()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'imrf.db'}"
-        return
-    if not _postgres():
-        pytest.skip(f"PostgreSQL is not reachable at {describe_url(admin_url())}")
-    with temporary_database() as url:
+    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
+    if why := unavailable(request.param):
+        pytest.skip(why)
+    with empty_database(request.param, tmp_path) as url:
         yield url
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -16,33 +15,24 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from imrf.store import Store, StoreError, migrate
-from imrf.store.engine import describe_url
-from imrf.store.scratch import admin_url, postgres_reachable, temporary_database
+from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.store.tables import contacts, metadata
 
 TABLES = {"contacts", "contact_audiences", "messages", "ledger_events", "alembic_version"}
 
 
-@cache
-def _postgres() -> bool:
-    return postgres_reachable()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database of each kind (PostgreSQL skipped when unreachable)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sub' / 'imrf.db'}"
-        return
-    if not _postgres():
-        pytest.skip(f"PostgreSQL is not reachable at {describe_url(admin_url())}")
-    with temporary_database() as url:
+@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
+    if why := unavailable(request.param):
+        pytest.skip(why)
+    with empty_database(request.param, tmp_path) as url:
         yield url
 
 
 @pytest.fixture
-def store(empty_url: str) -> Iterator[Store]:
-    store = Store(empty_url)
+def store(url: str) -> Iterator[Store]:
+    store = Store(url)
     yield store
     store.dispose()
 
@@ -78,14 +68,14 @@ def test_migrations_go_down_to_empty_and_up_again(store: Store) -> None:
         assert set(inspect(conn).get_table_names()) >= TABLES
 
 
-def test_concurrent_first_use_from_two_processes(empty_url: str) -> None:
+def test_concurrent_first_use_from_two_processes(url: str) -> None:
     script = (
         "import sys; from imrf.store import Store; s = Store(sys.argv[1]); "
         "s.ensure_schema(); s.dispose(); print('ok')"
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, empty_url],
+            [sys.executable, "-c", script, url],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for _ in range(3)
@@ -94,7 +84,7 @@ def test_concurrent_first_use_from_two_processes(empty_url: str) -> None:
     for proc, (out, err) in zip(procs, outcomes, strict=True):
         assert proc.returncode == 0, err
         assert out.strip() == "ok"
-    store = Store(empty_url)
+    store = Store(url)
     try:
         with store.engine.connect() as conn:
             assert migrate.current_revision(conn) == migrate.head_revision()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,15 +32,21 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
 
 
-def open_store_or_fail() -> Store:
-    """The configured store, or a one-line error (exit 2) if settings or database are bad."""
+@contextmanager
+def opened_store() -> Iterator[Store]:
+    """The configured store, closed afterwards; a one-line error (exit 2) if the settings or
+    the database are bad."""
     from imrf.settings import SettingsError
     from imrf.store import StoreError, open_store
 
     try:
-        return open_store()
+        store = open_store()
     except (SettingsError, StoreError) as exc:
         fail(str(exc))
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 @contacts_app.command("import")
@@ -59,11 +67,8 @@ def import_command(
         rows = read_csv(file)
     except ContactFileError as exc:
         fail(str(exc))
-    store = open_store_or_fail()
-    try:
+    with opened_store() as store:
         report = ContactRegistry(store).import_rows(rows)
-    finally:
-        store.dispose()
     if output is OutputFormat.JSON:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -82,12 +87,9 @@ def list_command(
     """List the contacts, by e-mail address."""
     from imrf.contacts import ContactRegistry
 
-    store = open_store_or_fail()
-    try:
+    with opened_store() as store:
         registry = ContactRegistry(store)
         found = registry.contacts_for(audience) if audience else registry.all_contacts()
-    finally:
-        store.dispose()
     if output is OutputFormat.JSON:
         import json
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imrf.cli.app import app, fail
-from imrf.cli.contacts import OutputFormat, open_store_or_fail
+from imrf.cli.contacts import OutputFormat, opened_store
 from imrf.vocabulary import MessageKind
 
 if TYPE_CHECKING:
@@ -47,11 +47,8 @@ def ledger(
         return
     from imrf.ledger import Ledger
 
-    store = open_store_or_fail()
-    try:
+    with opened_store() as store:
         rows = Ledger(store).summary(edition)
-    finally:
-        store.dispose()
     if output is OutputFormat.JSON:
         _echo_json(rows)
     else:
@@ -75,14 +72,11 @@ def show(
     states = [s.value for s in DeliveryState]
     if state is not None and state not in states:
         fail(f"--state: {state!r} is not one of {', '.join(states)}")
-    store = open_store_or_fail()
-    try:
+    with opened_store() as store:
         entries = Ledger(store).entries(
             edition=edition, milestone=milestone, kind=kind,
             state=DeliveryState(state) if state else None,
         )
-    finally:
-        store.dispose()
     if output is OutputFormat.JSON:
         _echo_json(entries)
     else:
@@ -110,16 +104,14 @@ def resolve(
     from imrf.ledger import Ledger
 
     target = DeliveryState.SENT if as_ is ResolveAs.SENT else DeliveryState.PENDING
-    store = open_store_or_fail()
-    try:
-        result = Ledger(store).resolve(
-            edition=edition, milestone=milestone, kind=kind, as_state=target, reason=reason,
-            actor=by or _operator(), recipients=recipient,
-        )
-    except ValueError as exc:
-        fail(str(exc))
-    finally:
-        store.dispose()
+    with opened_store() as store:
+        try:
+            result = Ledger(store).resolve(
+                edition=edition, milestone=milestone, kind=kind, as_state=target,
+                reason=reason, actor=by or _operator(), recipients=recipient,
+            )
+        except ValueError as exc:
+            fail(str(exc))
     typer.echo(f"resolved {result.resolved} message(s) of {edition}/{milestone}/{kind} "
                f"as {target}")
     for address, state in sorted(result.skipped.items()):

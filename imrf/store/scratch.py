@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL databases, for tests and demos that must not touch a real one."""
+"""Throwaway databases, for tests and demos that must not touch a real one."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from imrf.store.engine import describe_url
+
 # The server the test suite expects (trust auth); override with IMRF_TEST_POSTGRES_URL.
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
 
 def admin_url() -> str:
@@ -31,6 +36,27 @@ def postgres_reachable(url: str | None = None) -> bool:
         return False
     finally:
         engine.dispose()
+
+
+@cache
+def unavailable(kind: str) -> str | None:
+    """Why a scratch database of ``kind`` cannot be had (None: it can), asked once a process."""
+    if kind == POSTGRESQL and not postgres_reachable():
+        return f"PostgreSQL is not reachable at {describe_url(admin_url())}"
+    return None
+
+
+@contextmanager
+def empty_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file in ``directory``, or a temporary
+    PostgreSQL database (dropped afterwards)."""
+    if kind == SQLITE:
+        yield f"sqlite:///{directory / 'imrf.db'}"
+    elif kind == POSTGRESQL:
+        with temporary_database() as url:
+            yield url
+    else:
+        raise ValueError(f"no scratch database of kind {kind!r}")
 
 
 @contextmanager
