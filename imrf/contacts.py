@@ -3,13 +3,17 @@
 A CSV file has the columns ``email,name,organization,audiences`` (audiences separated by
 ``;``) and optionally ``country,regional_group,gender,language``. :func:`read_csv` turns a file
 into numbered rows or refuses the whole file (not UTF-8, not CSV, a required column missing);
-:func:`parse_rows` validates rows without touching the database; :meth:`ContactRegistry.
-import_rows` stores the good rows and reports the bad ones by line, field and reason.
+:func:`parse_rows` validates rows without touching the database;
+:meth:`ContactRegistry.import_rows` stores the good rows (one transaction, bulk upserts) and
+reports the bad ones by line, field and reason.
 
-Values are stored as given, surrounding whitespace stripped; the e-mail address is stored
-lower-cased, so a re-import that differs only in case updates the same contact. When one
-file holds an address twice, the first row is imported and the later one is reported as a
-duplicate (so the report shows the conflict instead of silently picking a winner).
+Values are stored as given, surrounding whitespace stripped (so HTML, ``{{ }}``, quotes and
+any script arrive verbatim: escaping is the renderer's job); control characters and line
+breaks are refused, because names go into mail headers. Country codes are upper-cased and
+regional groups and audiences lower-cased. The e-mail address is stored lower-cased, so a
+re-import that differs only in case updates the same contact. When one file holds an
+address twice, the first row is imported and the later one is reported as a duplicate (so
+the report shows the conflict instead of silently picking a winner).
 """
 
 from __future__ import annotations

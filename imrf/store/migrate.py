@@ -5,6 +5,15 @@ directory: nothing is read from an ``alembic.ini`` at run time. The upgrade runs
 transaction holding a lock that a second process waits on (PostgreSQL: a transaction-level
 advisory lock; SQLite: ``BEGIN IMMEDIATE``, see :mod:`imrf.store.engine`); once it gets the
 lock it finds the schema current and does nothing.
+
+To write a new migration after changing :mod:`imrf.store.tables` (development only)::
+
+    .venv/bin/python -c "from alembic import command; from imrf.store.migrate import \
+    alembic_config; c = alembic_config(); c.set_main_option('sqlalchemy.url', \
+    'sqlite:///.imrf/dev.db'); command.upgrade(c, 'head'); \
+    command.revision(c, message='what and why', autogenerate=True)"
+
+then read and tidy the generated file under ``migrations/versions``.
 """
 
 from __future__ import annotations
