@@ -12,6 +12,7 @@ from imrf.cli import calendar as _calendar  # noqa: F401
 from imrf.cli import contacts as _contacts  # noqa: F401
 from imrf.cli import holidays as _holidays  # noqa: F401
 from imrf.cli import ledger as _ledger  # noqa: F401
+from imrf.cli import notify as _notify  # noqa: F401
 from imrf.cli import run as _run  # noqa: F401
 from imrf.cli.app import app
 
