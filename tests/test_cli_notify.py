@@ -93,6 +93,10 @@ def test_sendgrid_notice_batched_then_already_sent(fake: FakeSendGrid) -> None:
     assert fake.request_count == 2
     delivered = fake.delivered_emails
     assert len(delivered) == len(set(delivered)) == 1500
+    # Delegates get the notice, not the operators' link into the orchestrator.
+    message = fake.delivered[0]
+    assert message.text is not None
+    assert "orchestrator" not in message.text and "127.0.0.1" not in message.text
 
     again = as_json(notify("--milestone", "sg-report", "--kind", "notice", "--format", "json"))
     assert {k: again[k] for k in SUMMARY_KEYS} == {

@@ -81,7 +81,7 @@ def notify(
         _open(imrf)
         summary = imrf.notifier.notify(
             calendar=cal, milestone_id=milestone, kind=message_kind, days_before=days_before,
-            audiences=audiences, ui_link=settings.ui_url, dry_run=dry_run, progress=progress)
+            audiences=audiences, dry_run=dry_run, progress=progress)
     except DeliveryError as exc:
         _delivery_failed(exc, handled, output, edition=edition, milestone=milestone,
                          kind=message_kind, days_before=days_before)
