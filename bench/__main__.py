@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ["calendar"]
+SUITES = ["calendar", "notify"]
 
 
 def main(argv: list[str]) -> int:
