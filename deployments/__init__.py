@@ -1,1 +1,1 @@
-
+"""How the flows are served (embedded default) or deployed to a work pool (prefect.yaml)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -103,4 +104,45 @@ ledger_events = Table(
     Column("attempt", String(64), nullable=True),
     Column("reason", Text, nullable=False),
     Index("ix_ledger_events_key", "edition", "milestone", "kind"),
+)
+
+# The cycle's own records: what each stage run did (for the calendar artifact's status per
+# milestone) and the human steps it opened (for escalation when a deadline passes).
+stage_runs = Table(
+    "stage_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition", Integer, nullable=False),
+    Column("stage", String(60), nullable=False),
+    Column("instance", String(60), nullable=False),
+    Column("run_date", Date, nullable=False),
+    Column("state", String(20), nullable=False),  # running, waiting, completed, failed
+    Column("flow_run_id", String(64), nullable=True),
+    Column("summary", Text, nullable=True),  # JSON: what the run sent and recorded
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("edition", "stage", "instance", name="uq_stage_runs_key"),
+)
+
+human_steps = Table(
+    "human_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition", Integer, nullable=False),
+    Column("stage", String(60), nullable=False),
+    Column("instance", String(60), nullable=False),
+    Column("step", String(40), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("milestone", String(100), nullable=False),
+    Column("deadline", Date, nullable=True),
+    Column("state", String(20), nullable=False),  # open, answered
+    Column("flow_run_id", String(64), nullable=True),
+    Column("ui_link", String(500), nullable=True),
+    Column("answer", Text, nullable=True),  # JSON
+    Column("problems", Text, nullable=True),  # the last answer's problems, shown to the operator
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Column("escalated_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("edition", "stage", "instance", name="uq_human_steps_key"),
+    Index("ix_human_steps_state_deadline", "state", "deadline"),
 )

@@ -1,0 +1,29 @@
+"""The deployments of the orchestrator: one per stage flow, planning, and the daily sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.schedules import Cron
+
+from flows.planning import DEPLOYMENT, plan_cycle
+from flows.stages import STAGE_FLOWS
+from flows.sweep import reminder_sweep
+
+SWEEP_CRON = "0 8 * * *"
+TIMEZONE = "America/New_York"
+
+
+def runner_deployments() -> list[Any]:
+    """RunnerDeployments for `serve` (the embedded default)."""
+    deployments = [
+        stage_flow.to_deployment(name=DEPLOYMENT, tags=["imrf", f"imrf-stage-{stage}"],
+                                 description=stage_flow.description)
+        for stage, stage_flow in STAGE_FLOWS.items()
+    ]
+    deployments.append(plan_cycle.to_deployment(
+        name=DEPLOYMENT, tags=["imrf"], description=plan_cycle.description))
+    deployments.append(reminder_sweep.to_deployment(
+        name=DEPLOYMENT, tags=["imrf"], description=reminder_sweep.description,
+        schedules=[Cron(SWEEP_CRON, timezone=TIMEZONE)]))
+    return deployments

@@ -1,0 +1,70 @@
+"""Human steps: the operator answers in a form on the run's page in the Prefect UI.
+
+The flow suspends (`suspend_flow_run(wait_for_input=...)`), which frees its worker; resuming
+re-runs the flow from the start, and the suspension with the same key returns the answer. The
+form enforces only the JSON schema, so the answer is validated here; a wrong answer (one
+co-chair where two are needed, an objection from a non-Member) is shown back to the operator
+with the problems, under a new key, instead of failing the stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.flow_runs import suspend_flow_run
+from prefect.input.run_input import run_input_subclass_from_type
+from pydantic import BaseModel, ValidationError
+
+from imrf.human_steps import INPUTS, check_answer
+from imrf.modalities import load_modalities
+from imrf.reference import states
+
+MAX_ATTEMPTS = 50  # a bound on re-asking; each attempt is a distinct suspension key
+
+
+class ScriptedAnswerError(ValueError):
+    """A scripted answer (simulation, manual trigger) that does not pass the checks."""
+
+
+def problems_of(step_input: str, raw: dict[str, Any] | BaseModel,
+                modalities_id: str) -> tuple[BaseModel | None, list[str]]:
+    model = INPUTS[step_input]
+    try:
+        answer = raw if isinstance(raw, model) else model.model_validate(
+            raw.model_dump() if isinstance(raw, BaseModel) else raw)
+    except ValidationError as exc:
+        return None, [f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}"
+                      for e in exc.errors(include_url=False)]
+    return answer, check_answer(step_input, answer, load_modalities(modalities_id), states())
+
+
+def ask(*, step_input: str, title: str, context: str, modalities_id: str,
+        scripted: dict[str, Any] | None, on_problems: Any) -> BaseModel:
+    """The operator's validated answer; `scripted` answers instead of asking (simulation)."""
+    if scripted is not None:
+        given, refused = problems_of(step_input, scripted, modalities_id)
+        if refused or given is None:
+            raise ScriptedAnswerError(f"{title}: " + "; ".join(refused))
+        return given
+    logger = get_run_logger()
+    form: Any = run_input_subclass_from_type(INPUTS[step_input])
+    problems: list[str] = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        description = f"## {title}\n\n{context}"
+        if problems:
+            description += "\n\n**The previous answer was not accepted:**\n" + "\n".join(
+                f"- {p}" for p in problems)
+        try:
+            raw = suspend_flow_run(wait_for_input=form.with_initial_data(
+                description=description), key=f"{step_input}-{attempt}")
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                        for e in exc.errors(include_url=False)]
+        else:
+            answer, problems = problems_of(step_input, raw, modalities_id)
+            if not problems and answer is not None:
+                return answer
+        logger.warning("Answer to %r not accepted: %s", title, "; ".join(problems))
+        on_problems(problems)
+    raise RuntimeError(f"{title}: no acceptable answer after {MAX_ATTEMPTS} attempts")

@@ -1,0 +1,111 @@
+"""The daily reminder sweep (08:00 New York) and the escalation of overdue human steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from imrf.calendar import build_calendar
+from imrf.editions import load_editions
+from imrf.ledger import Ledger
+from imrf.milestones import EditionCalendar
+from imrf.modalities import load_modalities
+from imrf.notify import occasion
+from imrf.reminders import due_reminders
+from imrf.vocabulary import MessageKind
+from tasks import context
+from tasks.artifacts import publish_stage_summary
+from tasks.notifications import notify_milestone, transient
+from tasks.records import mark_escalated, overdue_steps
+
+
+def settled_occasions(ledger: Ledger, editions: list[int]) -> set[tuple[int, str]]:
+    """(edition, occasion) pairs with ledger rows and none left to send."""
+    open_states = {"pending", "failed"}
+    seen: set[tuple[int, str]] = set()
+    unsettled: set[tuple[int, str]] = set()
+    for edition in editions:
+        for row in ledger.summary(edition):
+            pair = (row.edition, row.milestone)
+            seen.add(pair)
+            if row.state.value in open_states:
+                unsettled.add(pair)
+    return seen - unsettled
+
+
+def live_calendars(as_of: dt.date) -> list[EditionCalendar]:
+    """Calendars of the editions whose cycle (regional reviews to declaration) spans as_of."""
+    editions = load_editions()
+    rules = load_modalities(editions.default_modalities)
+    first, interval = rules.forum.first_edition, rules.forum.interval_years
+    result = []
+    year = first
+    while year <= as_of.year + 2 + interval:
+        cal = build_calendar(year)
+        starts = cal.milestones[0].first_day - dt.timedelta(days=60)
+        if starts <= as_of <= cal.get("progress-declaration").last_day:
+            result.append(cal)
+        year += interval
+    return result
+
+
+@flow(name="imrf-reminder-sweep", persist_result=True, log_prints=True)
+def reminder_sweep(as_of: dt.date | None = None) -> dict[str, Any]:
+    """Send every reminder due today, and escalate human steps past their deadline.
+
+    Runs daily at 08:00 New York time. After an outage the next sweep sends, for each
+    milestone still ahead, the latest reminder that came due — once; the ledger makes a
+    second sweep of the same day send nothing. Open human steps whose deadline has passed
+    are escalated to the operators once, with the link to the waiting run.
+    """
+    return sweep(as_of or context.today_new_york())
+
+
+def sweep(as_of: dt.date) -> dict[str, Any]:
+    """The sweep's work, called by the flow (and by the simulation, inside its own flow)."""
+    logger = get_run_logger()
+    calendars = live_calendars(as_of)
+    sends = send_due_reminders([c.edition for c in calendars], as_of)
+    escalated = 0
+    for step in overdue_steps(as_of):
+        sent = notify_milestone(
+            step.edition, step.milestone, MessageKind.ESCALATION, step=step.step,
+            ui_link=step.ui_link, operators_only=True,
+            extra={"step": step.title, "deadline": f"{step.deadline:%A %d %B %Y}"})
+        sends.append(sent)
+        escalated += bool(sent["sent"])
+        mark_escalated(step)
+    logger.info("Sweep of %s: %d message batches, %d escalations", as_of, len(sends), escalated)
+    if sends:
+        publish_stage_summary(calendars[0].edition if calendars else as_of.year,
+                              "reminder-sweep", "", f"Reminder sweep of {as_of}",
+                              [f"Editions {[c.edition for c in calendars]}."], sends)
+    return {"as_of": as_of.isoformat(), "sends": sends, "escalated": escalated}
+
+
+@task(name="send-due-reminders", cache_policy=NO_CACHE, retries=3,
+      retry_delay_seconds=[5, 30, 120], retry_condition_fn=transient)
+def send_due_reminders(editions: list[int], as_of: dt.date) -> list[dict[str, Any]]:
+    """Every reminder due on `as_of`, batched in one task.
+
+    A reminder occasion the ledger already settled (rows, none pending) is skipped without
+    touching the contacts: a daily sweep re-checks the latest due reminder of every upcoming
+    milestone, and with thousands of recipients that check must cost one query, not a fan-out.
+    """
+    app = context.app()
+    calendars = [context.calendar(e) for e in editions]
+    settled = settled_occasions(app.ledger, editions)
+    sends = []
+    for reminder in due_reminders(calendars, as_of):
+        name = occasion(reminder.milestone, MessageKind.REMINDER, reminder.days_before)
+        if (reminder.edition, name) in settled:
+            continue
+        cal = next(c for c in calendars if c.edition == reminder.edition)
+        summary = app.notifier.notify(calendar=cal, milestone_id=reminder.milestone,
+                                      kind=MessageKind.REMINDER,
+                                      days_before=reminder.days_before)
+        sends.append(summary.model_dump(mode="json"))
+    return sends

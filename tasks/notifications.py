@@ -1,0 +1,74 @@
+"""Sending a milestone's notices, reminders and escalations: one task per batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from imrf.delivery.base import DeliveryError
+from imrf.vocabulary import Audience, MessageKind
+from tasks import context
+
+PROGRESS_FROM = 1000  # recipients: below this a progress bar is noise
+
+
+def transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry only what may succeed later without risking a second delivery."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    if error is None:
+        try:
+            state.result()
+        except BaseException as exc:
+            error = exc
+    return isinstance(error, DeliveryError) and error.retryable and not error.maybe_delivered
+
+
+@task(name="notify-milestone", retries=3, retry_delay_seconds=[5, 30, 120],
+      retry_condition_fn=transient, cache_policy=NO_CACHE,
+      task_run_name="{kind}-{milestone_id}")
+def notify_milestone(
+    edition: int,
+    milestone_id: str,
+    kind: MessageKind,
+    *,
+    days_before: int | None = None,
+    audiences: list[Audience] | None = None,
+    step: str | None = None,
+    ui_link: str | None = None,
+    extra: dict[str, str] | None = None,
+    operators_only: bool = False,
+) -> dict[str, Any]:
+    """Send one message of a milestone to its audiences (batched); return the summary."""
+    app = context.app()
+    cal = context.calendar(edition)
+    progress_id = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal progress_id
+        if total < PROGRESS_FROM:
+            return
+        value = 100.0 * done / total
+        if progress_id is None:
+            progress_id = create_progress_artifact(
+                value, key=f"imrf-{edition}-sending",
+                description=f"{kind} of {milestone_id}: {done} of {total} recipients")
+        else:
+            update_progress_artifact(progress_id, value,
+                                     description=f"{kind} of {milestone_id}: {done} of {total}")
+
+    if operators_only:
+        audiences = [Audience.OPERATORS]
+    try:
+        summary = app.notifier.notify(
+            calendar=cal, milestone_id=milestone_id, kind=kind, days_before=days_before,
+            audiences=audiences, step=step, ui_link=ui_link, extra=extra, progress=progress)
+    except DeliveryError as exc:
+        # The message says what to fix (key, sender identity, outage); never the key itself.
+        raise DeliveryError(str(exc), status=exc.status, retryable=exc.retryable,
+                            maybe_delivered=exc.maybe_delivered) from None
+    return summary.model_dump(mode="json")
