@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from prefect import flow
+from prefect import Flow, flow
 
 from flows.stage_runner import run_stage
 from imrf.vocabulary import Commission
@@ -141,7 +141,7 @@ def negotiations(edition: Edition, as_of: dt.date | None = None,
     return run_stage("negotiations", edition, as_of=as_of, answers=answers)
 
 
-STAGE_FLOWS = {
+STAGE_FLOWS: dict[str, Flow[..., dict[str, Any]]] = {
     "regional-review": regional_review,
     "sg-biennial-report": sg_biennial_report,
     "input-collection": input_collection,
