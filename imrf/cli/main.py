@@ -10,6 +10,7 @@ from __future__ import annotations
 # Command modules (import for their registration side effect).
 from imrf.cli import calendar as _calendar  # noqa: F401
 from imrf.cli import contacts as _contacts  # noqa: F401
+from imrf.cli import cycle as _cycle  # noqa: F401
 from imrf.cli import holidays as _holidays  # noqa: F401
 from imrf.cli import ledger as _ledger  # noqa: F401
 from imrf.cli import notify as _notify  # noqa: F401

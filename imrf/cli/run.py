@@ -1,22 +1,123 @@
-"""`imrf run`: the main job (what `make run` starts)."""
+"""`imrf run`: the main job (what `make run` starts) — the cycle served on the embedded default."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import typer
 
-from imrf.cli.app import app
+from imrf.cli.app import app, fail
 
 
 @app.command()
-def run() -> None:
-    """Show the calendar of the next forum edition (as of today in New York)."""
-    import pendulum
+def run(
+    plan_only: bool = typer.Option(False, "--plan-only",
+                                   help="Plan the editions and exit instead of serving."),
+) -> None:
+    """Serve the cycle: local Prefect server (SQLite), deployments, the plan of the editions.
 
-    from imrf.calendar import build_calendar, next_edition
-    from imrf.cli.calendar import _table
+    Starts a Prefect server on 127.0.0.1:4200 unless one answers there, migrates the domain
+    store, imports the sample contacts when the store is empty, serves every deployment,
+    plans the current and next editions, and prints the UI's address and the next
+    milestones. Ctrl-C stops it; running it again continues with nothing duplicated.
+    """
+    from imrf.prefect_env import apply_defaults, healthy, local_env, start_server, stop
+    from imrf.settings import SettingsError, load_settings
 
-    today_ny = pendulum.now("America/New_York").date()
-    edition = next_edition(dt.date(today_ny.year, today_ny.month, today_ny.day))
-    typer.echo(_table(build_calendar(edition)), nl=False)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+    apply_defaults(local_env(settings.data_dir))
+    api = os.environ["PREFECT_API_URL"]
+    server = None
+    if not healthy(api):
+        typer.echo(f"Starting a Prefect server at {api} (SQLite under "
+                   f"{os.environ['PREFECT_HOME']}) ...")
+        try:
+            server = start_server(api, settings.data_dir / "logs" / "prefect-server.log")
+        except RuntimeError as exc:
+            fail(str(exc), code=1)
+    serving = None
+    try:
+        from imrf.bootstrap import build_app
+        from imrf.contacts import read_csv
+
+        imrf = build_app(settings)
+        if imrf.registry.count() == 0:
+            sample = settings.config_dir / "contacts-sample.csv"
+            report = imrf.registry.import_rows(read_csv(sample))
+            typer.echo(f"Imported {report.imported} sample contacts from {sample}.")
+        serving = subprocess.Popen([sys.executable, "-m", "deployments.serve"])
+        _wait_for_deployments(serving)
+        editions = _plan(settings)
+        ui = api.removesuffix("/api")
+        typer.echo(f"\nPrefect UI: {ui}\nOutbox:     {settings.outbox_dir}\n"
+                   f"Planned editions: {', '.join(map(str, editions))}\n")
+        _print_next_milestones(editions)
+        if plan_only:
+            return
+        typer.echo("Serving the deployments; Ctrl-C to stop.")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        serving.wait()
+    except KeyboardInterrupt:
+        typer.echo("\nStopping ...")
+    finally:
+        stop(serving)
+        stop(server)
+
+
+def _wait_for_deployments(serving: subprocess.Popen[bytes], wait: float = 120.0) -> None:
+    from prefect import get_client
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if serving.poll() is not None:
+            fail("serving the deployments failed (see the output above)", code=1)
+        try:
+            with get_client(sync_client=True) as client:
+                client.read_deployment_by_name("imrf-reminder-sweep/cycle")
+                return
+        except Exception:
+            time.sleep(1)
+    fail("the deployments did not appear in time", code=1)
+
+
+def _plan(settings: object) -> list[int]:
+    from flows.planning import plan_cycle
+    from imrf.calendar import next_edition
+    from tasks.context import today_new_york
+
+    today = today_new_york()
+    first = next_edition(today)
+    editions = [first]
+    for edition in editions:
+        result = plan_cycle(edition=edition, as_of=today)
+        typer.echo(f"Edition {edition}: {result['created']} runs scheduled, "
+                   f"{result['existing']} already scheduled, {result['cancelled']} stale "
+                   "cancelled.")
+    return editions
+
+
+def _print_next_milestones(editions: list[int], count: int = 8) -> None:
+    from imrf.calendar import build_calendar
+    from imrf.calendar_export import when
+    from tasks.context import today_new_york
+
+    today = today_new_york()
+    upcoming = sorted(
+        ((m.first_day, edition, m) for edition in editions
+         for m in build_calendar(edition).milestones if m.first_day >= today),
+        key=lambda item: item[0])[:count]
+    typer.echo("Next milestones:")
+    for _, edition, milestone in upcoming:
+        typer.echo(f"  {when(milestone):<32} IMRF {edition}  {milestone.title} "
+                   f"({milestone.paragraph})")
+
+
+__all__ = ["dt", "run"]
