@@ -1,13 +1,14 @@
-"""Artifacts operators read in the UI: the edition's calendar and each stage's summary."""
+"""Artifacts operators read in the UI: the edition's calendar and each stage's summary.
+
+Called from inside flow runs (an artifact made outside one is deprecated in Prefect 3).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from imrf.cycle_status import milestone_rows
 from imrf.stages import plan_edition
@@ -19,7 +20,6 @@ def calendar_key(edition: int) -> str:
     return f"imrf-{edition}-calendar"
 
 
-@task(name="publish-calendar", cache_policy=NO_CACHE)
 def publish_calendar(edition: int, as_of: dt.date) -> None:
     """The calendar table artifact (key imrf-<edition>-calendar), with status per milestone."""
     cal = context.calendar(edition)
@@ -32,7 +32,6 @@ def publish_calendar(edition: int, as_of: dt.date) -> None:
     )
 
 
-@task(name="publish-stage-summary", cache_policy=NO_CACHE)
 def publish_stage_summary(edition: int, stage: str, instance: str, title: str,
                           lines: list[str], sends: list[dict[str, Any]]) -> None:
     table = ["| message | recipients | sent | already sent | failed | unknown | requests |",

@@ -1,12 +1,13 @@
-"""Recording what stages did, in the domain store."""
+"""Recording what stages did, in the domain store.
+
+Plain calls, not tasks: a few milliseconds of database work each, where a task run would
+cost tens of milliseconds of orchestration and show nothing an operator needs.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from imrf.cycle_records import CycleRecords, StageState, StepRecord
 from tasks import context
@@ -16,7 +17,6 @@ def records() -> CycleRecords:
     return CycleRecords(context.app().store)
 
 
-@task(name="record-stage", cache_policy=NO_CACHE)
 def record_stage(edition: int, stage: str, instance: str, state: StageState, *,
                  run_date: dt.date | None = None, flow_run_id: str | None = None,
                  summary: dict[str, Any] | None = None) -> None:
@@ -29,7 +29,6 @@ def record_stage(edition: int, stage: str, instance: str, state: StageState, *,
                               summary=summary)
 
 
-@task(name="record-step-open", cache_policy=NO_CACHE)
 def record_step_open(edition: int, stage: str, instance: str, step: str, title: str,
                      milestone: str, deadline: dt.date | None, flow_run_id: str | None,
                      ui_link: str | None, problems: list[str]) -> None:
@@ -38,16 +37,13 @@ def record_step_open(edition: int, stage: str, instance: str, step: str, title: 
                           flow_run_id=flow_run_id, ui_link=ui_link, problems=problems)
 
 
-@task(name="record-step-answer", cache_policy=NO_CACHE)
 def record_step_answer(edition: int, stage: str, instance: str, answer: dict[str, Any]) -> None:
     records().step_answered(edition=edition, stage=stage, instance=instance, answer=answer)
 
 
-@task(name="overdue-steps", cache_policy=NO_CACHE)
 def overdue_steps(as_of: dt.date) -> list[StepRecord]:
     return records().overdue_steps(as_of)
 
 
-@task(name="mark-escalated", cache_policy=NO_CACHE)
 def mark_escalated(step: StepRecord) -> None:
     records().mark_escalated(step)

@@ -188,5 +188,7 @@ def test_simulate_one_whole_cycle_counted_exactly(sample_contacts: int) -> None:
     assert (result["emails"]["failed"], result["emails"]["unknown"]) == (0, 0)
     ledger = Ledger(context.app().store)
     assert sum(r.count for r in ledger.summary(2030) if r.state.value == "sent") == expected
-    again = simulate(start, end)
-    assert again["emails"]["sent"] == 0 and again["duplicates"] == 0
+    # Running it again sends nothing new (the forum weeks: the busiest stretch of the cycle).
+    again = simulate(dt.date(2030, 5, 1), dt.date(2030, 5, 31))
+    assert again["emails"]["sent"] == 0 and again["emails"]["already_sent"] > 0
+    assert again["duplicates"] == 0
