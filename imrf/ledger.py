@@ -18,14 +18,22 @@ The protocol a notifier follows, each step its own committed transaction:
 
 A crash mid-fan-out therefore resumes, on the next reserve, with exactly the rows still
 ``pending`` (or retryably ``failed``).
+
+Each step has two forms: one taking :class:`MessageKey` objects (any mix of editions,
+milestones and kinds), and one for a fan-out, taking an :class:`Occasion` (the key without its
+recipient) and plain recipient addresses (:meth:`Ledger.reserve_recipients`,
+:meth:`Ledger.claim`), which spares a notifier one object per recipient. Given ``None``
+instead of keys, the outcome methods settle every row an attempt still holds: as attempt ids
+are fresh for every request, those are exactly the rows its claim returned, and the update is
+one indexed statement instead of a list of recipients.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import RowMapping, and_, func, or_, select, update
@@ -34,7 +42,7 @@ from sqlalchemy.sql import ColumnElement
 
 from imrf.delivery.message import DeliveryState, MessageKey
 from imrf.store import Store
-from imrf.store.bulk import bulk_insert, chunks
+from imrf.store.bulk import VALUES_CHUNK, bulk_insert, chunks, in_values, insert_values
 from imrf.store.tables import ledger_events, messages
 from imrf.vocabulary import MessageKind
 
@@ -45,7 +53,21 @@ _SENDABLE = or_(
 _RESOLVABLE = (DeliveryState.UNKNOWN.value, DeliveryState.FAILED.value)
 _KEY_COLUMNS = ("edition", "milestone", "kind", "recipient")
 _ATTEMPT_LENGTH = 64
-_Group = tuple[int, str, str]  # (edition, milestone, kind)
+_Stored = tuple[str, bool]  # a row's (state, retryable)
+_SCAN_FROM = 1000  # recipients beyond which reading their whole occasion is cheaper
+
+
+class Occasion(NamedTuple):
+    """One message to many recipients: what a ledger key is without its recipient."""
+
+    edition: int
+    milestone: str
+    kind: MessageKind
+
+    def key(self, recipient: str) -> MessageKey:
+        """This occasion's key for ``recipient``."""
+        return MessageKey(edition=self.edition, milestone=self.milestone, kind=self.kind,
+                          recipient=recipient)
 
 
 class Reservation(BaseModel):
@@ -57,6 +79,18 @@ class Reservation(BaseModel):
     sent: tuple[MessageKey, ...] = ()
     unknown: tuple[MessageKey, ...] = ()  # in flight, or a crash left the outcome open
     failed: tuple[MessageKey, ...] = ()  # failed for good
+
+
+class OccasionReservation(BaseModel):
+    """Where each recipient of an :class:`Occasion` stands (lower-cased addresses, in the
+    order given); only ``sendable`` ones may go to a sender."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sendable: tuple[str, ...] = ()  # pending (or not yet in the ledger), or retryably failed
+    sent: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()  # failed for good
 
 
 class LedgerEntry(BaseModel):
@@ -122,24 +156,29 @@ class Ledger:
     def reserve(self, keys: Iterable[MessageKey]) -> Reservation:
         """Add the missing keys as ``pending`` and say where every key stands."""
         wanted = _unique(keys)
-        now = _now()
-        rows = [
-            _key_values(key) | {"state": DeliveryState.PENDING.value, "attempts": 0,
-                                "created_at": now, "updated_at": now}
-            for key in wanted
-        ]
-        with self._store.unit_of_work() as uow:
-            bulk_insert(uow.connection, messages, rows, conflict=_KEY_COLUMNS)
-            stored = _states(uow.connection, wanted)
-            uow.commit()
+        stored = self._reserve(_by_occasion(wanted))
         buckets: dict[str, list[MessageKey]] = defaultdict(list)
         for key in wanted:
-            state, retryable = stored[key]
-            if state == DeliveryState.PENDING or (state == DeliveryState.FAILED and retryable):
-                buckets["sendable"].append(key)
-            else:
-                buckets[state].append(key)
+            buckets[_bucket(stored[_occasion(key)][key.recipient])].append(key)
         return Reservation(**{name: tuple(found) for name, found in buckets.items()})
+
+    def reserve_recipients(
+        self, occasion: Occasion, recipients: Iterable[str]
+    ) -> OccasionReservation:
+        """:meth:`reserve` for one occasion's recipients (addresses, compared lower-cased).
+
+        When every recipient is in the ledger already (a re-run), this is one read.
+        """
+        wanted = _unique_recipients(recipients)
+        return _occasion_reservation(wanted, self._reserve({occasion: wanted})[occasion])
+
+    def preview(self, occasion: Occasion, recipients: Iterable[str]) -> OccasionReservation:
+        """What :meth:`reserve_recipients` would answer now, writing nothing (a dry run):
+        recipients not in the ledger yet count as ``sendable``."""
+        wanted = _unique_recipients(recipients)
+        with self._store.unit_of_work(read_only=True) as uow:
+            stored = _states(uow.connection, occasion, wanted)
+        return _occasion_reservation(wanted, stored)
 
     def mark_in_flight(self, keys: Iterable[MessageKey], attempt_id: str) -> list[MessageKey]:
         """Claim the sendable rows among ``keys`` for ``attempt_id`` (state ``unknown``).
@@ -150,27 +189,29 @@ class Ledger:
         _check_attempt(attempt_id)
         wanted = _unique(keys)
         now = _now()
-        claimed: set[tuple[_Group, str]] = set()
         with self._store.unit_of_work() as uow:
-            for group, condition, _ in _selections(wanted):
-                statement = (
-                    update(messages)
-                    .where(condition, _SENDABLE)
-                    .values(
-                        state=DeliveryState.UNKNOWN.value, attempt=attempt_id,
-                        attempts=messages.c.attempts + 1, reason=None, retryable=None,
-                        updated_at=now,
-                    )
-                    .returning(messages.c.recipient)
-                )
-                claimed.update((group, r) for r in uow.connection.execute(statement).scalars())
+            claimed = {
+                occasion: _claim(uow.connection, occasion, recipients, attempt_id, now)
+                for occasion, recipients in _by_occasion(wanted).items()
+            }
             uow.commit()
-        return [key for key in wanted if (_group(key), key.recipient) in claimed]
+        return [key for key in wanted if key.recipient in claimed[_occasion(key)]]
+
+    def claim(self, occasion: Occasion, recipients: Iterable[str], attempt_id: str) -> list[str]:
+        """:meth:`mark_in_flight` for one occasion's recipients: the lower-cased addresses
+        this call claimed, in the order given."""
+        _check_attempt(attempt_id)
+        wanted = _unique_recipients(recipients)
+        with self._store.unit_of_work() as uow:
+            claimed = _claim(uow.connection, occasion, wanted, attempt_id, _now())
+            uow.commit()
+        return [recipient for recipient in wanted if recipient in claimed]
 
     def mark_sent(
-        self, keys: Iterable[MessageKey], message_id: str | None, *, attempt_id: str
+        self, keys: Iterable[MessageKey] | None, message_id: str | None, *, attempt_id: str
     ) -> int:
-        """Record that the provider accepted ``keys`` (claimed by ``attempt_id``)."""
+        """Record that the provider accepted ``keys`` (claimed by ``attempt_id``; ``None``:
+        every row the attempt still holds)."""
         now = _now()
         return self._finish(
             keys, attempt_id, state=DeliveryState.SENT.value, message_id=message_id,
@@ -178,34 +219,77 @@ class Ledger:
         )
 
     def mark_failed(
-        self, keys: Iterable[MessageKey], reason: str, *, retryable: bool, attempt_id: str
+        self, keys: Iterable[MessageKey] | None, reason: str, *, retryable: bool,
+        attempt_id: str,
     ) -> int:
-        """Record that the provider refused ``keys``; ``retryable`` rows are sendable again."""
+        """Record that the provider refused ``keys`` (``None``: every row ``attempt_id``
+        still holds); ``retryable`` rows are sendable again."""
         return self._finish(
             keys, attempt_id, state=DeliveryState.FAILED.value, reason=reason,
             retryable=retryable, updated_at=_now(),
         )
 
-    def mark_pending(self, keys: Iterable[MessageKey], *, attempt_id: str) -> int:
-        """Return ``keys`` to ``pending``: the request was certainly not accepted."""
+    def mark_pending(self, keys: Iterable[MessageKey] | None, *, attempt_id: str) -> int:
+        """Return ``keys`` (``None``: every row ``attempt_id`` still holds) to ``pending``:
+        the request was certainly not accepted."""
         return self._finish(keys, attempt_id, state=DeliveryState.PENDING.value, updated_at=_now())
 
-    def _finish(self, keys: Iterable[MessageKey], attempt_id: str, **values: Any) -> int:
+    def _reserve(
+        self, groups: Mapping[Occasion, Sequence[str]]
+    ) -> dict[Occasion, dict[str, _Stored]]:
+        """Every recipient's row after adding the missing ones as ``pending``.
+
+        The rows are read first, in a read-only transaction, so a re-run (nothing missing)
+        neither writes nor waits for a concurrent writer; only missing rows are inserted.
+        """
+        with self._store.unit_of_work(read_only=True) as uow:
+            stored = {occasion: _states(uow.connection, occasion, recipients)
+                      for occasion, recipients in groups.items()}
+        missing = {occasion: [r for r in recipients if r not in stored[occasion]]
+                   for occasion, recipients in groups.items()}
+        if not any(missing.values()):
+            return stored
+        now = _now()
+        with self._store.unit_of_work() as uow:
+            for occasion, recipients in missing.items():
+                if not recipients:
+                    continue
+                inserted = set(insert_values(
+                    uow.connection, messages,
+                    fixed={**_occasion_values(occasion), "state": DeliveryState.PENDING.value,
+                           "attempts": 0, "created_at": now, "updated_at": now},
+                    column="recipient", values=recipients, conflict=_KEY_COLUMNS,
+                    returning="recipient",
+                ))
+                stored[occasion].update(
+                    dict.fromkeys(inserted, (DeliveryState.PENDING.value, False)))
+                # Rows a concurrent reserve added after our read: read what they hold now.
+                raced = [r for r in recipients if r not in inserted]
+                if raced:
+                    stored[occasion].update(_states(uow.connection, occasion, raced))
+            uow.commit()
+        return stored
+
+    def _finish(
+        self, keys: Iterable[MessageKey] | None, attempt_id: str, **values: Any
+    ) -> int:
         """Move rows still in flight under ``attempt_id``; return how many moved."""
         _check_attempt(attempt_id)
+        in_flight = [messages.c.state == DeliveryState.UNKNOWN.value,
+                     messages.c.attempt == attempt_id]
         moved = 0
         with self._store.unit_of_work() as uow:
-            for _, condition, _ in _selections(_unique(keys)):
-                result = uow.connection.execute(
-                    update(messages)
-                    .where(
-                        condition,
-                        messages.c.state == DeliveryState.UNKNOWN.value,
-                        messages.c.attempt == attempt_id,
-                    )
-                    .values(**values)
-                )
-                moved += result.rowcount
+            conn = uow.connection
+            if keys is None:
+                moved = conn.execute(update(messages).where(*in_flight).values(**values)).rowcount
+            else:
+                for occasion, recipients in _by_occasion(_unique(keys)).items():
+                    for chunk in chunks(recipients, VALUES_CHUNK):
+                        statement = update(messages).where(
+                            *_occasion_filter(occasion),
+                            in_values(conn, messages.c.recipient, chunk), *in_flight,
+                        ).values(**values)
+                        moved += conn.execute(statement).rowcount
             uow.commit()
         return moved
 
@@ -330,13 +414,29 @@ def _unique(keys: Iterable[MessageKey]) -> list[MessageKey]:
     return list(seen)
 
 
-def _group(key: MessageKey) -> _Group:
-    return (key.edition, key.milestone, MessageKind(key.kind).value)
+def _unique_recipients(recipients: Iterable[str]) -> list[str]:
+    """Lower-cased addresses, first occurrence kept, in the given order."""
+    return list(dict.fromkeys(recipient.lower() for recipient in recipients))
 
 
-def _key_values(key: MessageKey) -> dict[str, Any]:
-    edition, milestone, kind = _group(key)
-    return {"edition": edition, "milestone": milestone, "kind": kind, "recipient": key.recipient}
+def _occasion(key: MessageKey) -> Occasion:
+    return Occasion(key.edition, key.milestone, MessageKind(key.kind))
+
+
+def _by_occasion(keys: Sequence[MessageKey]) -> dict[Occasion, list[str]]:
+    groups: dict[Occasion, list[str]] = defaultdict(list)
+    for key in keys:
+        groups[_occasion(key)].append(key.recipient)
+    return groups
+
+
+def _occasion_values(occasion: Occasion) -> dict[str, Any]:
+    return {"edition": occasion.edition, "milestone": occasion.milestone,
+            "kind": MessageKind(occasion.kind).value}
+
+
+def _occasion_filter(occasion: Occasion) -> list[ColumnElement[bool]]:
+    return _filter(occasion.edition, occasion.milestone, occasion.kind)
 
 
 def _filter(
@@ -350,28 +450,65 @@ def _filter(
     return conditions
 
 
-def _selections(
-    keys: Sequence[MessageKey],
-) -> Iterator[tuple[_Group, ColumnElement[bool], Sequence[str]]]:
-    """WHERE clauses covering ``keys``: one per (edition, milestone, kind) and chunk."""
-    groups: dict[_Group, list[str]] = defaultdict(list)
-    for key in keys:
-        groups[_group(key)].append(key.recipient)
-    for group, recipients in groups.items():
-        for chunk in chunks(recipients):
-            condition = and_(*_filter(*group), messages.c.recipient.in_(chunk))
-            yield group, condition, chunk
+def _bucket(stored: _Stored) -> str:
+    """The :class:`Reservation` field a row belongs in."""
+    state, retryable = stored
+    if state == DeliveryState.PENDING or (state == DeliveryState.FAILED and retryable):
+        return "sendable"
+    return state
 
 
-def _states(conn: Connection, keys: Sequence[MessageKey]) -> dict[MessageKey, tuple[str, bool]]:
-    found: dict[tuple[_Group, str], tuple[str, bool]] = {}
-    for group, condition, _ in _selections(keys):
-        query = select(messages.c.recipient, messages.c.state, messages.c.retryable).where(
-            condition
+def _occasion_reservation(
+    recipients: Sequence[str], stored: Mapping[str, _Stored]
+) -> OccasionReservation:
+    buckets: dict[str, list[str]] = defaultdict(list)
+    for recipient in recipients:
+        found = stored.get(recipient)
+        buckets["sendable" if found is None else _bucket(found)].append(recipient)
+    return OccasionReservation(**{name: tuple(found) for name, found in buckets.items()})
+
+
+def _states(conn: Connection, occasion: Occasion, recipients: Sequence[str]) -> dict[str, _Stored]:
+    """The stored (state, retryable) of those ``recipients`` that have a row."""
+    columns = (messages.c.recipient, messages.c.state, messages.c.retryable)
+    if len(recipients) > _SCAN_FROM:
+        # A fan-out asks for (nearly) the whole occasion: one range of the unique index reads
+        # it faster than looking up each recipient (20 against 35 ms for 10,000 on SQLite,
+        # 40 against 100 ms on PostgreSQL).
+        wanted = set(recipients)
+        query = select(*columns).where(*_occasion_filter(occasion))
+        return {recipient: (state, bool(retryable))
+                for recipient, state, retryable in conn.execute(query).all() if recipient in wanted}
+    found: dict[str, _Stored] = {}
+    for chunk in chunks(recipients, VALUES_CHUNK):
+        query = select(*columns).where(
+            *_occasion_filter(occasion), in_values(conn, messages.c.recipient, chunk)
         )
-        for recipient, state, retryable in conn.execute(query):
-            found[(group, recipient)] = (state, bool(retryable))
-    return {key: found[(_group(key), key.recipient)] for key in keys}
+        for recipient, state, retryable in conn.execute(query).all():
+            found[recipient] = (state, bool(retryable))
+    return found
+
+
+def _claim(
+    conn: Connection, occasion: Occasion, recipients: Sequence[str], attempt_id: str,
+    now: datetime,
+) -> set[str]:
+    """Set the sendable rows among ``recipients`` in flight under ``attempt_id``; return the
+    recipients whose rows this statement moved (a concurrent claim's rows are not)."""
+    claimed: set[str] = set()
+    for chunk in chunks(recipients, VALUES_CHUNK):
+        statement = (
+            update(messages)
+            .where(*_occasion_filter(occasion), in_values(conn, messages.c.recipient, chunk),
+                   _SENDABLE)
+            .values(
+                state=DeliveryState.UNKNOWN.value, attempt=attempt_id,
+                attempts=messages.c.attempts + 1, reason=None, retryable=None, updated_at=now,
+            )
+            .returning(messages.c.recipient)
+        )
+        claimed.update(conn.execute(statement).scalars())
+    return claimed
 
 
 def _candidate_rows(

@@ -7,14 +7,16 @@ import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+import imrf.ledger
 from imrf.cli.main import app
 from imrf.delivery.message import DeliveryState, MessageKey
-from imrf.ledger import Ledger, Reservation
+from imrf.ledger import Ledger, Occasion, Reservation
 from imrf.store import Store
 from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.store.tables import ledger_events, messages
@@ -237,6 +239,173 @@ def test_concurrent_reserves_of_the_same_keys(ledger: Ledger, store: Store, url:
         thread.join(timeout=120)
     assert errors == []
     assert row_count(store) == 500
+
+
+# --- one occasion, plain addresses (the notifier's fan-out) -------------------------------
+
+OCCASION = Occasion(2026, "sg-report", NOTICE)
+
+
+def addresses(n: int, start: int = 0) -> list[str]:
+    return [f"r{i:05d}@example.org" for i in range(start, start + n)]
+
+
+def test_reserve_recipients_lower_cases_dedupes_and_keeps_the_order(
+    ledger: Ledger, store: Store
+) -> None:
+    first = ledger.reserve_recipients(OCCASION, ["B@Example.org", "a@example.org",
+                                                 "b@example.org"])
+    assert first.sendable == ("b@example.org", "a@example.org")
+    assert (first.sent, first.unknown, first.failed) == ((), (), ())
+    assert row_count(store) == 2
+    # The same rows as the keys' methods see them.
+    key = OCCASION.key("a@example.org")
+    assert ledger.reserve([key]).sendable == (key,)
+    assert row_count(store) == 2
+
+
+def test_a_large_fan_out_sees_only_its_own_recipients(ledger: Ledger, store: Store) -> None:
+    # Beyond a thousand recipients the whole occasion is read at once: rows of other
+    # recipients (e.g. who left the audience since) must not leak into the answer.
+    earlier = addresses(1500)
+    ledger.reserve_recipients(OCCASION, earlier)
+    claimed = ledger.claim(OCCASION, earlier[:400], "a1")
+    ledger.mark_sent(None, "m1", attempt_id="a1")
+    ledger.claim(OCCASION, earlier[400:500], "a2")  # left unknown
+    ledger.claim(OCCASION, earlier[500:600], "a3")
+    ledger.mark_failed(None, "550", retryable=False, attempt_id="a3")
+    assert len(claimed) == 400
+    wanted = earlier[300:1300] + addresses(300, start=5000)  # 1,300: 1,000 known, 300 new
+    reservation = ledger.reserve_recipients(OCCASION, wanted)
+    assert reservation.sent == tuple(earlier[300:400])
+    assert reservation.unknown == tuple(earlier[400:500])
+    assert reservation.failed == tuple(earlier[500:600])
+    assert reservation.sendable == tuple(earlier[600:1300] + addresses(300, start=5000))
+    assert row_count(store) == 1800
+    # A second look (the re-run's fast path: nothing missing) answers the same.
+    assert ledger.reserve_recipients(OCCASION, wanted) == reservation
+    assert row_count(store) == 1800
+
+
+def test_preview_answers_like_reserve_and_writes_nothing(ledger: Ledger, store: Store) -> None:
+    ledger.reserve_recipients(OCCASION, addresses(3))
+    ledger.claim(OCCASION, addresses(1), "a1")
+    ledger.mark_sent(None, "m", attempt_id="a1")
+    for wanted in (addresses(5), addresses(1200)):
+        preview = ledger.preview(OCCASION, wanted)
+        assert preview.sent == (addresses(1)[0],)
+        assert preview.sendable == tuple(wanted[1:])
+        assert row_count(store) == 3
+    assert ledger.reserve_recipients(OCCASION, addresses(5)) == ledger.preview(OCCASION,
+                                                                               addresses(5))
+
+
+def test_a_reserve_that_raced_another_reports_the_rows_as_they_now_are(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wanted = addresses(5)
+    ledger.reserve_recipients(OCCASION, wanted)
+    ledger.claim(OCCASION, wanted[:2], "other")
+    ledger.mark_sent(None, "m", attempt_id="other")
+    # As if another notifier added (and sent) the rows between this reserve's read and its
+    # insert: the read finds nothing, the insert adds nothing.
+    real_states = imrf.ledger._states
+    reads: list[int] = []
+
+    def late_states(conn: Any, occasion: Occasion, recipients: Any) -> Any:
+        reads.append(len(recipients))
+        return {} if len(reads) == 1 else real_states(conn, occasion, recipients)
+
+    monkeypatch.setattr(imrf.ledger, "_states", late_states)
+    reservation = ledger.reserve_recipients(OCCASION, wanted)
+    assert reads == [5, 5]
+    assert reservation.sent == tuple(wanted[:2]) and reservation.sendable == tuple(wanted[2:])
+
+
+def test_claim_then_settle_the_whole_attempt(ledger: Ledger) -> None:
+    wanted = addresses(6)
+    ledger.reserve_recipients(OCCASION, wanted)
+    assert ledger.claim(OCCASION, [w.upper() for w in wanted[:3]], "a1") == wanted[:3]
+    assert ledger.claim(OCCASION, wanted, "a2") == wanted[3:]  # a1's rows are taken
+    assert ledger.claim(OCCASION, wanted, "a3") == []
+    # None: every row the attempt holds, and only those.
+    assert ledger.mark_sent(None, "m1", attempt_id="a1") == 3
+    assert ledger.mark_sent(None, "late", attempt_id="a1") == 0
+    assert ledger.mark_pending(None, attempt_id="a2") == 3
+    assert counts(ledger.reserve(keys(6))) == (3, 3, 0, 0)
+    assert ledger.claim(OCCASION, wanted, "a4") == wanted[3:]
+    assert ledger.mark_failed(None, "400 invalid", retryable=False, attempt_id="a4") == 3
+    reservation = ledger.reserve_recipients(OCCASION, wanted)
+    assert (reservation.sent, reservation.failed) == (tuple(wanted[:3]), tuple(wanted[3:]))
+    entry = next(e for e in ledger.entries(edition=2026) if e.key.recipient == wanted[0])
+    assert (entry.state, entry.message_id, entry.attempt) == (SENT, "m1", "a1")
+    with pytest.raises(ValueError, match="attempt id"):
+        ledger.claim(OCCASION, wanted, "")
+    with pytest.raises(ValueError, match="attempt id"):
+        ledger.mark_pending(None, attempt_id="")
+
+
+def test_two_concurrent_fan_outs_never_claim_the_same_recipient(
+    ledger: Ledger, url: str
+) -> None:
+    wanted = addresses(2000)
+    barrier = threading.Barrier(2)
+    claimed: dict[str, list[str]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+
+    def fan_out(name: str, seed: int) -> None:
+        store = Store(url)
+        try:
+            mine = Ledger(store)
+            order = wanted[:]
+            random.Random(seed).shuffle(order)
+            barrier.wait()
+            mine.reserve_recipients(OCCASION, order)
+            for start in range(0, len(order), 250):
+                attempt = f"{name}-{start}"
+                got = mine.claim(OCCASION, order[start:start + 250], attempt)
+                claimed[name].extend(got)
+                assert mine.mark_sent(None, f"{name}-msg", attempt_id=attempt) == len(got)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            store.dispose()
+
+    threads = [threading.Thread(target=fan_out, args=(n, s)) for n, s in (("a", 3), ("b", 4))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    a, b = set(claimed["a"]), set(claimed["b"])
+    assert a.isdisjoint(b) and a | b == set(wanted)
+    assert len(ledger.reserve_recipients(OCCASION, wanted).sent) == 2000
+
+
+def test_concurrent_reserves_in_opposite_orders(ledger: Ledger, store: Store, url: str) -> None:
+    # Two notifiers adding the same rows in different orders must not deadlock.
+    wanted = addresses(3000)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def reserve(order: list[str]) -> None:
+        other = Store(url)
+        try:
+            barrier.wait()
+            assert len(Ledger(other).reserve_recipients(OCCASION, order).sendable) == 3000
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            other.dispose()
+
+    threads = [threading.Thread(target=reserve, args=(order,))
+               for order in (wanted, wanted[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert row_count(store) == 3000
 
 
 # --- reading -------------------------------------------------------------------------------
