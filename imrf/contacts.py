@@ -85,6 +85,14 @@ class ContactRow(BaseModel):
     language: str | None = None
 
 
+class Addressee(NamedTuple):
+    """What a message needs of a contact (see :meth:`ContactRegistry.recipients_for`)."""
+
+    email: str  # lower-cased
+    name: str
+    organization: str
+
+
 class ImportReport(BaseModel):
     """What an import did: counts of contacts written and the rows it refused."""
 
@@ -318,20 +326,32 @@ class ContactRegistry:
         language: str | None = None,
     ) -> list[ContactRow]:
         """Contacts in any of ``audiences`` (and the given group/country/language), by e-mail."""
-        wanted = sorted({Audience(a).value for a in audiences})
-        if not wanted:
+        conditions = _conditions(audiences, regional_group, country, language)
+        return [] if conditions is None else self._select(conditions)
+
+    def recipients_for(
+        self,
+        audiences: Iterable[Audience],
+        *,
+        regional_group: RegionalGroup | None = None,
+        country: str | None = None,
+        language: str | None = None,
+    ) -> list[Addressee]:
+        """Who :meth:`contacts_for` returns, as just what a message needs (one query).
+
+        For a fan-out to thousands: no audiences and no model per contact to build.
+        """
+        conditions = _conditions(audiences, regional_group, country, language)
+        if conditions is None:
             return []
-        members = select(contact_audiences.c.contact_id).where(
-            contact_audiences.c.audience.in_(wanted)
+        query = (
+            select(contacts.c.email, contacts.c.name, contacts.c.organization)
+            .where(*conditions)
+            .order_by(contacts.c.email)
         )
-        conditions: list[ColumnElement[bool]] = [contacts.c.id.in_(members)]
-        if regional_group is not None:
-            conditions.append(contacts.c.regional_group == RegionalGroup(regional_group).value)
-        if country is not None:
-            conditions.append(contacts.c.country == country.upper())
-        if language is not None:
-            conditions.append(contacts.c.language == language)
-        return self._select(conditions)
+        with self._store.unit_of_work(read_only=True) as uow:
+            rows = uow.connection.execute(query).all()
+        return [Addressee(*row) for row in rows]
 
     def all_contacts(self) -> list[ContactRow]:
         """Every contact, by e-mail."""
@@ -359,11 +379,42 @@ class ContactRegistry:
         return [_contact(row, by_contact.get(row["id"], set())) for row in rows]
 
 
+def _conditions(
+    audiences: Iterable[Audience],
+    regional_group: RegionalGroup | None,
+    country: str | None,
+    language: str | None,
+) -> list[ColumnElement[bool]] | None:
+    """The WHERE clause of a lookup; None when no audience is asked for (nobody matches)."""
+    wanted = sorted({Audience(a).value for a in audiences})
+    if not wanted:
+        return None
+    members = select(contact_audiences.c.contact_id).where(
+        contact_audiences.c.audience.in_(wanted)
+    )
+    conditions: list[ColumnElement[bool]] = [contacts.c.id.in_(members)]
+    if regional_group is not None:
+        conditions.append(contacts.c.regional_group == RegionalGroup(regional_group).value)
+    if country is not None:
+        conditions.append(contacts.c.country == country.upper())
+    if language is not None:
+        conditions.append(contacts.c.language == language)
+    return conditions
+
+
 def _contact(row: RowMapping, audiences: set[str]) -> ContactRow:
-    return ContactRow(
+    # Every stored value was validated on import; only the enums need rebuilding, so the
+    # model is not validated again (a 10,000-contact lookup spent 100 ms on that).
+    group = row["regional_group"]
+    return ContactRow.model_construct(
         email=row["email"],
         audiences=_ordered(audiences),
-        **{field: row[field] for field in _FIELDS},
+        name=row["name"],
+        organization=row["organization"],
+        country=row["country"],
+        regional_group=None if group is None else RegionalGroup(group),
+        gender=row["gender"],
+        language=row["language"],
     )
 
 

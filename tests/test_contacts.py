@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from imrf.cli.main import app
 from imrf.contacts import (
+    Addressee,
     ContactFileError,
     ContactRegistry,
     ContactRow,
@@ -234,6 +235,36 @@ def test_contacts_for_audiences_and_filters(registry: ContactRegistry) -> None:
     french = registry.contacts_for(list(Audience), language="fr")
     assert french and all(c.language == "fr" for c in french)
     assert registry.contacts_for([]) == []
+
+
+def test_recipients_for_are_the_same_people_with_what_a_message_needs(
+    registry: ContactRegistry,
+) -> None:
+    registry.import_rows(read_csv(SAMPLE))
+    lookups: list[tuple[list[Audience], dict[str, object]]] = [
+        ([Audience.CO_CHAIRS, Audience.PGA_OFFICE], {}),
+        ([Audience.MEMBER_STATES], {"regional_group": RegionalGroup.AFRICAN}),
+        ([Audience.MEMBER_STATES], {"country": "ken"}),
+        (list(Audience), {"language": "fr"}),
+        (list(Audience), {}),
+        ([], {}),
+    ]
+    for audiences, filters in lookups:
+        contacts = registry.contacts_for(audiences, **filters)  # type: ignore[arg-type]
+        found = registry.recipients_for(audiences, **filters)  # type: ignore[arg-type]
+        assert found == [Addressee(c.email, c.name, c.organization) for c in contacts]
+        assert [r.email for r in found] == sorted(r.email for r in found)
+    assert len(registry.recipients_for(list(Audience))) == registry.count()
+
+
+def test_looked_up_contacts_equal_the_imported_ones(registry: ContactRegistry) -> None:
+    parsed = parse_rows(read_csv(SAMPLE)).contacts
+    registry.import_rows(read_csv(SAMPLE))
+    by_email = {c.email: c for c in registry.all_contacts()}
+    assert all(by_email[c.email] == c for c in parsed)
+    assert any(c.regional_group is not None for c in by_email.values())
+    assert all(c.regional_group is None or isinstance(c.regional_group, RegionalGroup)
+               for c in by_email.values())
 
 
 # --- file-level errors ---------------------------------------------------------------------
