@@ -44,8 +44,17 @@ ICS_CONTENT_TYPE = "text/calendar; method=PUBLISH"
 # C0/C1 controls, line and paragraph separators, and the bidi embeddings/overrides/isolates
 # that could make the rest of a line read backwards.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# A character one_line would change: unsafe, or white space other than " " (what
+# str.isspace() accepts beyond " " and the controls).
+_NOT_ONE_LINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_HTML_SPECIAL = re.compile("[&<>'\"]")
 # Inputs may keep line breaks and tabs, not the other controls.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What str.isspace() calls white space (the same set, checked over every code point), found
+# by one C-level scan instead of a Python loop per character.
+_SPACE = re.compile(r"\s")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _URL = re.compile(r"^https?://[^\s\"'<>\\\x00-\x1f\x7f]+$")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -69,14 +78,22 @@ class RecipientData(BaseModel):
     @field_validator("email")
     @classmethod
     def _one_address(cls, value: str) -> str:
-        if "@" not in value or _UNSAFE.search(value) or any(c.isspace() for c in value):
+        if "@" not in value or _UNSAFE.search(value) or _SPACE.search(value):
             raise ValueError(f"not an e-mail address: {value!r}")
         return value
 
 
 def one_line(value: str) -> str:
     """Plain text for a single line: control characters and separators become spaces."""
+    if (_NOT_ONE_LINE.search(value) is None and "  " not in value
+            and value[:1] != " " and value[-1:] != " "):
+        return value  # most values: one scan instead of a substitution, a split and a join
     return " ".join(_UNSAFE.sub(" ", value).split())
+
+
+def _html(value: str) -> str:
+    """``value`` HTML-escaped (as markupsafe does), without a Markup object when unchanged."""
+    return value if _HTML_SPECIAL.search(value) is None else str(escape(value))
 
 
 def substitutions_for(recipient: RecipientData, *, name: str | None = None) -> dict[str, str]:
@@ -91,9 +108,9 @@ def substitutions_for(recipient: RecipientData, *, name: str | None = None) -> d
         to = f"{to} ({organization})"
     return {
         NAME_TEXT: name,
-        NAME_HTML: str(escape(name)),
+        NAME_HTML: _html(name),
         RECIPIENT_TEXT: to,
-        RECIPIENT_HTML: str(escape(to)),
+        RECIPIENT_HTML: _html(to),
     }
 
 

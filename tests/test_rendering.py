@@ -450,3 +450,31 @@ def test_ten_thousand_recipients_well_under_a_second() -> None:
     assert len(batch.recipients) == 10_000
     assert batch.recipients[9_999].substitutions[NAME_HTML] == "Person &lt;9999&gt; &amp; Co"
     assert elapsed < 0.5
+
+
+def _one_line_by_definition(value: str) -> str:
+    return " ".join(rendering._UNSAFE.sub(" ", value).split())
+
+
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+_TRICKY = st.sampled_from([*_SPACES, "\u2028", "\u202e", "\u2066", "\x00", "\x7f", "\x9f", "a",
+                           "é", "&", "<", "'", '"'])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=4), _TRICKY), max_size=10).map("".join))
+@example(" a")
+@example("a ")
+@example("a  b")
+@example("a\u3000b")
+@example("")
+def test_the_shortcuts_change_nothing(value: str) -> None:
+    # one_line and the HTML escaping skip their work for values that need none.
+    assert one_line(value) == _one_line_by_definition(value)
+    assert rendering._html(value) == str(escape(value))
+
+
+def test_every_kind_of_white_space_is_made_one_space() -> None:
+    for space in _SPACES:
+        assert one_line(f"a{space}b") == "a b", repr(space)
+        assert one_line(f"{space}a{space}") == "a", repr(space)

@@ -8,15 +8,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from imrf.delivery import sendgrid_sender
 from imrf.delivery.base import (
+    _LINE_BREAKS,
     AuthenticationError,
     DeliveryError,
     InvalidBatchError,
     RateLimitedError,
     SenderIdentityError,
+    one_line,
 )
 from imrf.delivery.message import (
     Attachment,
@@ -408,3 +412,45 @@ def test_ten_thousand_recipients_in_ten_requests(fake: FakeSendGrid, sleeps: Sle
     print(f"\n10,000 recipients in 10 requests: {elapsed:.2f} s "
           f"(server {sum(r.seconds for r in fake.requests):.2f} s)")
     assert elapsed < 10.0
+
+
+def test_custom_args_merge_per_recipient_and_the_batch_is_left_alone(
+    fake: FakeSendGrid, sleeps: Sleeps
+) -> None:
+    own = Personalization(email="own@example.org", name="Own",
+                          custom_args={"ledger_id": "7", "milestone": "override"})
+    plain = tuple(Personalization(email=f"p{i}@example.org", name=f"P {i}") for i in range(2))
+    batch = make_batch(0, recipients=(own, *plain))
+    body = make_sender(fake, sleeps).request_body(batch)
+    args = [p["custom_args"] for p in body["personalizations"]]
+    assert args == [{"edition": "2026", "milestone": "override", "ledger_id": "7"},
+                    {"edition": "2026", "milestone": "hearing"},
+                    {"edition": "2026", "milestone": "hearing"}]
+    # Recipients without args of their own share a copy, never the batch's own dict.
+    assert args[1] is not batch.custom_args
+    make_sender(fake, sleeps).send(batch)
+    assert [d.custom_args for d in fake.delivered] == args
+
+
+def test_shared_custom_args_over_the_limit_name_the_first_recipient(
+    fake: FakeSendGrid, sleeps: Sleeps
+) -> None:
+    people = tuple(Personalization(email=f"p{i}@example.org", name="P") for i in range(3))
+    batch = make_batch(0, recipients=people, custom_args={"blob": "x" * 10_000})
+    with pytest.raises(InvalidBatchError, match=r"custom_args for p0@example\.org"):
+        make_sender(fake, sleeps).chunks(batch)
+    assert fake.request_count == 0
+
+
+_SPACES = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=4), st.sampled_from(
+    [*_SPACES, "\x00", "\x7f", "\u2028", "a", ";", ","])), max_size=10).map("".join))
+@example(" a")
+@example("a  b")
+@example("a\xa0b ")
+def test_one_line_shortcut_changes_nothing(value: str) -> None:
+    # one_line skips its work for values that need none; the result is the same.
+    assert one_line(value) == " ".join(_LINE_BREAKS.sub(" ", value).split())

@@ -235,7 +235,7 @@ class SendGridSender(Sender):
     # -- request body ----------------------------------------------------------------------
     def request_body(self, chunk: MessageBatch) -> dict[str, Any]:
         """The Mail Send JSON for ``chunk`` (one personalization per recipient)."""
-        shared_args = chunk.custom_args
+        shared_args = dict(chunk.custom_args)
         personalizations = []
         for recipient in chunk.recipients:
             to: dict[str, str] = {"email": recipient.email}
@@ -245,7 +245,10 @@ class SendGridSender(Sender):
             personalization: dict[str, Any] = {"to": [to]}
             if recipient.substitutions:
                 personalization["substitutions"] = recipient.substitutions
-            args = {**shared_args, **recipient.custom_args}
+            # Recipients without args of their own share one copy of the batch's (the body
+            # is only serialised): no dict per recipient.
+            args = ({**shared_args, **recipient.custom_args} if recipient.custom_args
+                    else shared_args)
             if args:
                 personalization["custom_args"] = args
             personalizations.append(personalization)
@@ -296,9 +299,11 @@ class SendGridSender(Sender):
             if len(category) > MAX_CATEGORY_LENGTH:
                 raise InvalidBatchError(f"{where}: category {category[:40]!r}… is longer than "
                                         f"{MAX_CATEGORY_LENGTH} characters")
+        shared_too_big = json_size_at_least(batch.custom_args, MAX_CUSTOM_ARGS_BYTES)
         for recipient in batch.recipients:
-            if json_size_at_least({**batch.custom_args, **recipient.custom_args},
-                                  MAX_CUSTOM_ARGS_BYTES):
+            if (json_size_at_least({**batch.custom_args, **recipient.custom_args},
+                                   MAX_CUSTOM_ARGS_BYTES)
+                    if recipient.custom_args else shared_too_big):
                 raise InvalidBatchError(f"{where}: custom_args for {recipient.email} reach "
                                         f"{MAX_CUSTOM_ARGS_BYTES} bytes (SendGrid's limit)")
             if json_size_at_least(recipient.substitutions, MAX_SUBSTITUTIONS_BYTES):
@@ -349,10 +354,11 @@ class SendGridSender(Sender):
 
 def _weigh(recipient: Personalization) -> int:
     # An upper bound of the personalization's JSON: the client escapes non-ASCII (6 bytes).
-    chars = len(recipient.email) + len(recipient.name) + sum(
-        len(k) + len(v) for k, v in recipient.substitutions.items()
-    ) + sum(len(k) + len(v) for k, v in recipient.custom_args.items())
-    return 6 * chars + 40 * (len(recipient.substitutions) + len(recipient.custom_args)) + 200
+    subs, args = recipient.substitutions, recipient.custom_args
+    chars = (len(recipient.email) + len(recipient.name)
+             + sum(map(len, subs)) + sum(map(len, subs.values()))
+             + sum(map(len, args)) + sum(map(len, args.values())))
+    return 6 * chars + 40 * (len(subs) + len(args)) + 200
 
 
 def _recipient_name(name: str) -> str:
