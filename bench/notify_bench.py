@@ -406,8 +406,8 @@ def phases(fake: FakeSendGrid, cal: EditionCalendar, rows: list[Any]) -> tuple[P
             import_contacts(store, rows)
             for result in results:
                 registry, ledger, client = ContactRegistry(store), Ledger(store), sender(fake.host)
-                result.wrap(registry, "contacts_for", "contacts_for")
-                for method in ("reserve", "mark_in_flight", "mark_sent"):
+                result.wrap(registry, "recipients_for", "recipients_for")
+                for method in ("reserve_recipients", "claim", "mark_sent"):
                     result.wrap(ledger, method, method)
                 result.wrap(client, "chunks", "chunks")
                 result.wrap(client, "send_chunk", "send_chunk (HTTP)")

@@ -13,10 +13,12 @@ from typer.testing import CliRunner, Result
 
 from imrf.cli.main import app
 from imrf.contacts import ContactRegistry, SourceRow
+from imrf.delivery.message import MessageKey
 from imrf.devtools.fake_sendgrid import FakeSendGrid, Fault
 from imrf.ledger import Ledger
 from imrf.settings import load_settings
 from imrf.store import open_store
+from imrf.vocabulary import MessageKind
 
 KEY = "SG.cli-test-key-7f3a"
 SUMMARY_KEYS = {"sent", "already_sent", "failed", "unknown", "requests"}
@@ -251,3 +253,42 @@ def test_lost_answer_after_acceptance_stays_unknown_and_is_not_resent(
     data = json.loads(again.stdout)
     assert (data["sent"], data["unknown"], data["requests"]) == (0, 4, 0)
     assert len(fake.delivered) == 4 and fake.request_count == 1
+
+
+def test_a_failure_mid_fan_out_reports_what_was_done(fake: FakeSendGrid) -> None:
+    add_contacts(1500)
+    # The first request goes through; the second is accepted but its answer is lost.
+    fake.inject(Fault.accept_then_hook(lambda _: None), Fault.accept_then_drop())
+    result = notify("--milestone", "sg-report", "--kind", "notice", "--format", "json")
+    error = one_line_error(result, code=1)
+    assert "after 1000 recipient(s) were handled (1000 sent, 0 already sent, 0 failed, " \
+           "500 unknown)" in error
+    data = json.loads(result.stdout)
+    assert {k: data[k] for k in SUMMARY_KEYS} == {
+        "sent": 1000, "already_sent": 0, "failed": 0, "unknown": 500, "requests": 2}
+    assert data["maybe_delivered"] is True and data["recipients_handled"] == 1000
+    assert data["ledger_milestone"] == "sg-report" and f"SendGrid at {fake.host}" in str(
+        data["sender"])
+    assert KEY not in result.output
+    states = list(ledger_states("sg-report").values())
+    assert (states.count("sent"), states.count("unknown")) == (1000, 500)
+
+
+def test_dry_run_counts_failed_messages(data_dir: Path) -> None:
+    add_contacts(3)
+    store = open_store(load_settings())
+    try:
+        ledger = Ledger(store)
+        key = MessageKey(edition=2030, milestone="sg-report", kind=MessageKind.NOTICE,
+                         recipient="delegate0@mission.example.int")
+        ledger.reserve([key])
+        ledger.mark_in_flight([key], "earlier")
+        ledger.mark_failed([key], "550 no such mailbox", retryable=False, attempt_id="earlier")
+    finally:
+        store.dispose()
+    summary = as_json(notify("--milestone", "sg-report", "--kind", "notice", "--dry-run",
+                             "--format", "json"))
+    assert (summary["failed"], summary["already_sent"], summary["unknown"]) == (1, 0, 0)
+    result = notify("--milestone", "sg-report", "--kind", "notice", "--dry-run")
+    assert result.exit_code == 0
+    assert "3 recipient(s): 2 to send, 0 already sent, 1 failed, 0 unknown" in result.stdout

@@ -11,16 +11,16 @@ import pytest
 from pydantic import SecretStr
 
 from imrf.calendar import build_calendar
-from imrf.contacts import ContactRegistry, SourceRow
-from imrf.delivery.base import DeliveryError
-from imrf.delivery.message import DeliveryState, MessageBatch
+from imrf.contacts import ContactRegistry, ContactRow, SourceRow
+from imrf.delivery.base import ChunkResult, DeliveryError
+from imrf.delivery.message import DeliveryState, MessageBatch, MessageKey
 from imrf.delivery.outbox import OutboxSender
 from imrf.delivery.sendgrid_sender import SendGridSender
 from imrf.devtools.fake_sendgrid import FakeSendGrid, Fault
 from imrf.ledger import Ledger
 from imrf.notify import Notifier
 from imrf.store import Store
-from imrf.vocabulary import MessageKind
+from imrf.vocabulary import Audience, MessageKind
 
 CAL = build_calendar(2030)
 KEY = "SG.test-key"
@@ -190,3 +190,118 @@ def test_outbox_writes_one_eml_per_recipient(store: Store, tmp_path: Path) -> No
     message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert "Delegate" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert any(part.get_content_type() == "text/calendar" for part in message.walk())
+
+
+def _settle_by_hand(store: Store, outcomes: dict[str, str]) -> None:
+    """Put the sg-report notice of the named delegates into the ledger states given
+    ("sent", "failed", "retryable", "unknown"), as earlier runs would have left them."""
+    ledger = Ledger(store)
+    keys = {state: [MessageKey(edition=2030, milestone="sg-report", kind=MessageKind.NOTICE,
+                               recipient=email) for email, s in outcomes.items() if s == state]
+            for state in ("sent", "failed", "retryable", "unknown")}
+    ledger.reserve([k for group in keys.values() for k in group])
+    for state, group in keys.items():
+        attempt = f"earlier-{state}"
+        claimed = ledger.mark_in_flight(group, attempt)
+        if state == "sent":
+            ledger.mark_sent(claimed, "msg-earlier", attempt_id=attempt)
+        elif state in ("failed", "retryable"):
+            ledger.mark_failed(claimed, "550 no such mailbox", retryable=state == "retryable",
+                               attempt_id=attempt)
+
+
+def test_dry_run_reports_what_the_real_run_finds(store: Store, server: FakeSendGrid) -> None:
+    add_contacts(store, 8)
+    _settle_by_hand(store, {
+        "delegate0@mission.example.int": "sent", "delegate1@mission.example.int": "sent",
+        "delegate2@mission.example.int": "failed", "delegate3@mission.example.int": "failed",
+        "delegate4@mission.example.int": "unknown",
+        "delegate5@mission.example.int": "retryable",  # sendable again, like a new one
+    })
+    n = notifier(store, server)
+    dry = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE,
+                   dry_run=True)
+    assert server.request_count == 0
+    real = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert (dry.already_sent, dry.failed, dry.unknown) == (2, 2, 1)
+    assert (real.already_sent, real.failed, real.unknown) == (2, 2, 1)
+    assert (dry.sent, real.sent) == (0, 3)
+    assert sorted(server.delivered_emails) == [f"delegate{i}@mission.example.int"
+                                               for i in (5, 6, 7)]
+
+
+def test_a_delivery_error_mid_fan_out_carries_what_was_done(store: Store,
+                                                            server: FakeSendGrid) -> None:
+    add_contacts(store, 2500)
+    # The first request goes through; the second is accepted but its answer is lost.
+    server.inject(Fault.accept_then_hook(lambda _: None), Fault.accept_then_drop())
+    handled: list[int] = []
+    with pytest.raises(DeliveryError) as caught:
+        notifier(store, server).notify(calendar=CAL, milestone_id="sg-report",
+                                       kind=MessageKind.NOTICE,
+                                       progress=lambda done, total: handled.append(done))
+    summary = caught.value.summary
+    assert summary is not None and caught.value.maybe_delivered
+    assert (summary.recipients, summary.sent, summary.unknown, summary.requests) == (
+        2500, 1000, 1000, 2)
+    assert summary.errors == [str(caught.value)]
+    assert handled == [1000]
+    states = [e.state for e in Ledger(store).entries(edition=2030, milestone="sg-report")]
+    assert (states.count(DeliveryState.SENT), states.count(DeliveryState.UNKNOWN),
+            states.count(DeliveryState.PENDING)) == (1000, 1000, 500)
+
+
+def test_a_refused_request_returns_its_rows_to_pending_and_says_so(store: Store) -> None:
+    add_contacts(store, 3)
+    with FakeSendGrid(api_keys=("SG.other",)) as server, \
+            pytest.raises(DeliveryError) as caught:
+        notifier(store, server).notify(calendar=CAL, milestone_id="sg-report",
+                                       kind=MessageKind.NOTICE)
+    summary = caught.value.summary
+    assert summary is not None and not caught.value.maybe_delivered
+    assert (summary.sent, summary.unknown, summary.requests) == (0, 0, 1)
+    states = {e.state for e in Ledger(store).entries(edition=2030, milestone="sg-report")}
+    assert states == {DeliveryState.PENDING}
+
+
+class _RefuseOne(OutboxSender):
+    """Writes every file but reports one address as refused (a partial chunk)."""
+
+    def __init__(self, directory: Path, refused: str) -> None:
+        super().__init__(directory, "no-reply@imrf.example.org")
+        self.refused = refused
+
+    def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
+        result = super().send_chunk(chunk)
+        states = {**result.states, self.refused: DeliveryState.FAILED}
+        return result.model_copy(update={"states": states, "errors": ("550 refused",)})
+
+
+def test_a_partly_refused_chunk_records_each_outcome(store: Store, tmp_path: Path) -> None:
+    add_contacts(store, 4)
+    refused = "delegate2@mission.example.int"
+    n = Notifier(registry=ContactRegistry(store), ledger=Ledger(store),
+                 sender=_RefuseOne(tmp_path / "outbox", refused))
+    summary = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert (summary.sent, summary.failed, summary.errors) == (3, 1, ["550 refused"])
+    entries = {e.key.recipient: e for e in Ledger(store).entries(edition=2030)}
+    assert entries[refused].state is DeliveryState.FAILED
+    assert entries[refused].reason == "550 refused" and entries[refused].retryable is False
+    assert {e.state for r, e in entries.items() if r != refused} == {DeliveryState.SENT}
+    again = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert (again.sent, again.already_sent, again.failed) == (0, 3, 1)
+
+
+def test_explicit_recipients_are_compared_lower_cased(store: Store,
+                                                      server: FakeSendGrid) -> None:
+    people = [ContactRow(email=email, name="Ana", organization="Mission",
+                         audiences=(Audience.MEMBER_STATES,))
+              for email in ("Ana@Mission.example.int", "ana@mission.example.int")]
+    n = notifier(store, server)
+    first = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE,
+                     recipients=people)
+    assert (first.recipients, first.sent) == (1, 1)
+    again = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE,
+                     recipients=people[:1])
+    assert (again.sent, again.already_sent) == (0, 1)
+    assert server.request_count == 1

@@ -83,8 +83,8 @@ def notify(
             calendar=cal, milestone_id=milestone, kind=message_kind, days_before=days_before,
             audiences=audiences, dry_run=dry_run, progress=progress)
     except DeliveryError as exc:
-        _delivery_failed(exc, handled, output, edition=edition, milestone=milestone,
-                         kind=message_kind, days_before=days_before)
+        _delivery_failed(exc, handled, output, _describe_sender(imrf), edition=edition,
+                         milestone=milestone, kind=message_kind, days_before=days_before)
     except SQLAlchemyError as exc:
         # The first line only: the rest quotes the SQL and its parameters (addresses).
         fail(f"database error while sending: {_first_line(exc)}; nothing was sent twice, run "
@@ -188,7 +188,7 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _delivery_failed(exc: DeliveryError, handled: int, output: OutputFormat,
+def _delivery_failed(exc: DeliveryError, handled: int, output: OutputFormat, sender: str,
                      **what: Any) -> NoReturn:
     if exc.maybe_delivered:
         advice = ("the last request may have been delivered: its recipients stay 'unknown' "
@@ -197,12 +197,21 @@ def _delivery_failed(exc: DeliveryError, handled: int, output: OutputFormat,
         advice = "run the same command again later: only the messages not yet sent go out"
     else:
         advice = "fix this, then run the same command again: nothing is sent twice"
+    # What the fan-out did before the error (the Notifier attaches it).
+    summary = exc.summary
+    done = ""
+    if summary is not None:
+        done = (f" ({summary.sent} sent, {summary.already_sent} already sent, "
+                f"{summary.failed} failed, {summary.unknown} unknown)")
     if output is OutputFormat.JSON:
-        typer.echo(json.dumps({**what, "error": str(exc),
+        report: dict[str, Any] = dict(what)
+        if summary is not None:
+            report = _summary_json(summary, str(what["milestone"]), sender)
+        typer.echo(json.dumps({**report, "error": str(exc),
                                "retryable": exc.retryable,
                                "maybe_delivered": exc.maybe_delivered,
                                "recipients_handled": handled}, indent=2, ensure_ascii=False))
-    fail(f"delivery failed after {handled} recipient(s) were handled: {exc}; {advice}",
+    fail(f"delivery failed after {handled} recipient(s) were handled{done}: {exc}; {advice}",
          DELIVERY_FAILED)
 
 
@@ -231,10 +240,10 @@ def _print_summary(summary: NotifySummary, milestone: str, sender: str) -> None:
         what += f" ({summary.days_before} days before)"
     what += f", edition {summary.edition}"
     if summary.dry_run:
-        due = summary.recipients - summary.already_sent - summary.unknown
+        due = summary.recipients - summary.already_sent - summary.failed - summary.unknown
         typer.echo(f"dry run: {what}: {summary.recipients} recipient(s): {due} to send, "
-                   f"{summary.already_sent} already sent, {summary.unknown} unknown "
-                   f"(would go through {sender})")
+                   f"{summary.already_sent} already sent, {summary.failed} failed, "
+                   f"{summary.unknown} unknown (would go through {sender})")
         return
     typer.echo(f"{what}: {summary.recipients} recipient(s): {summary.sent} sent, "
                f"{summary.already_sent} already sent, {summary.failed} failed, "

@@ -13,10 +13,14 @@ import functools
 import json
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from imrf.delivery.message import DeliveryState, MessageBatch, Personalization
+
+if TYPE_CHECKING:
+    from imrf.notify import NotifySummary
 
 # SendGrid's ceilings per request (facts §6); the outbox honours them too so both backends
 # hand the ledger chunks of the same shape.
@@ -81,7 +85,8 @@ class DeliveryError(Exception):
 
     ``retryable`` says whether trying the same chunk later may succeed (rate limit, outage,
     lost connection) or not (bad key, unverified sender, invalid batch). ``partial`` is set
-    by ``Sender.send`` to the chunks already handled before the error, so none is forgotten.
+    by ``Sender.send`` to the chunks already handled before the error, and ``summary`` by
+    ``Notifier.notify`` to what its fan-out did until then, so none is forgotten.
     Messages never contain the API key: it is not known to this class.
     """
 
@@ -105,6 +110,8 @@ class DeliveryError(Exception):
         # recipients "unknown" rather than "pending", or they may get the message twice.
         self.maybe_delivered = maybe_delivered
         self.partial: BatchReport | None = None
+        # Set by the Notifier: what its fan-out did before this error (sent, unknown, …).
+        self.summary: NotifySummary | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -223,7 +230,7 @@ def json_size_at_least(mapping: Mapping[str, object], limit: int) -> bool:
     Serialising one object per recipient would dominate a 10,000-recipient batch, so first a
     cheap bound: no character takes more than 6 bytes in JSON (a \\uXXXX escape).
     """
-    chars = sum(len(str(key)) + len(str(value)) for key, value in mapping.items())
+    chars = sum(map(len, map(str, mapping))) + sum(map(len, map(str, mapping.values())))
     if 6 * chars + 6 * len(mapping) + 2 < limit:
         return False
     encoded = json.dumps(mapping, ensure_ascii=False, separators=(",", ":")).encode()
@@ -231,6 +238,10 @@ def json_size_at_least(mapping: Mapping[str, object], limit: int) -> bool:
 
 
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+# A character one_line would change: a line break or control character, or white space other
+# than " " (what str.isspace() accepts beyond it and the controls).
+_NOT_ONE_LINE = re.compile(
+    "[\x00-\x1f\x7f\x85\u2028\u2029\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
 def one_line(value: str) -> str:
@@ -239,6 +250,9 @@ def one_line(value: str) -> str:
     Whatever goes into a header (a name, a subject) passes through here, so a stray CR/LF can
     never start a header of its own.
     """
+    if (_NOT_ONE_LINE.search(value) is None and "  " not in value
+            and value[:1] != " " and value[-1:] != " "):
+        return value  # most values: one scan instead of a substitution, a split and a join
     return " ".join(_LINE_BREAKS.sub(" ", value).split())
 
 
