@@ -30,7 +30,14 @@ def local_env(data_dir: Path, port: int = DEFAULT_PORT) -> dict[str, str]:
 
 
 def apply_defaults(env: dict[str, str]) -> None:
-    """Set each variable the user has not set already (theirs win)."""
+    """Set each variable the user has not set already (theirs win).
+
+    A PREFECT_API_URL the user chose is also the UI's API unless they set PREFECT_UI_API_URL:
+    the default would send a UI served on their port to 4200's API, where nothing answers.
+    """
+    chosen_api = os.environ.get("PREFECT_API_URL")
+    if chosen_api and "PREFECT_UI_API_URL" in env:
+        os.environ.setdefault("PREFECT_UI_API_URL", chosen_api)
     for key, value in env.items():
         os.environ.setdefault(key, value)
 
