@@ -33,5 +33,18 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The operators' UI in headless Chromium against a real `imrf run` (tests/e2e). Debian's
+# Chromium, never a downloaded browser: `playwright install` cannot fetch one here. CI
+# machines are fresh and run as root, so the package is installed when it is missing.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@test "$$(id -u)" = 0 || { echo "$(CHROMIUM) is missing: sudo apt-get install chromium"; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+e2e: $(STAMP) $(CHROMIUM)
+	IMRF_E2E_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e -m e2e
+
 clean:
 	rm -rf $(VENV) .imrf .pytest_cache .mypy_cache .ruff_cache .hypothesis
