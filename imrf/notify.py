@@ -8,8 +8,11 @@ never both send a row.
 
 from __future__ import annotations
 
+import gc
+import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -55,6 +58,42 @@ def occasion(milestone_id: str, kind: MessageKind, days_before: int | None = Non
 
 
 Progress = Callable[[int, int], None]  # (recipients handled so far, total)
+
+
+class _GcPause:
+    """Pauses Python's cyclic garbage collector while at least one fan-out runs.
+
+    A fan-out keeps some ten objects per recipient alive until it ends (its recipients, their
+    personalizations, request bodies), none of them in a reference cycle: reference counting
+    frees them all when it returns. With the collector on, those 100,000 survivors trigger
+    full collections of the whole heap while they are alive (one costing 130 ms in a process
+    sending 10,000 messages, two costing 250 ms in the benchmark's); paused, that work never
+    happens. Only cyclic garbage made meanwhile waits, for the length of the fan-out. Nested
+    and concurrent fan-outs share one pause; a collector someone else disabled stays so.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._restore = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._restore = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._restore:
+                    gc.enable()
+
+
+_gc_paused = _GcPause()
 # Validating the list in one call takes half the time of one model at a time.
 _RECIPIENTS = TypeAdapter(list[RecipientData])
 
@@ -93,6 +132,28 @@ class Notifier:
         sent, failed for good or unknown. When a ``DeliveryError`` stops the fan-out, what was
         done until then is attached to it as ``summary`` (a :class:`NotifySummary`).
         """
+        with _gc_paused():
+            return self._notify(
+                calendar=calendar, milestone_id=milestone_id, kind=kind,
+                days_before=days_before, audiences=audiences, recipients=recipients, step=step,
+                ui_link=ui_link, extra=extra, dry_run=dry_run, progress=progress,
+            )
+
+    def _notify(
+        self,
+        *,
+        calendar: EditionCalendar,
+        milestone_id: str,
+        kind: MessageKind,
+        days_before: int | None,
+        audiences: Sequence[Audience] | None,
+        recipients: Sequence[ContactRow] | None,
+        step: str | None,
+        ui_link: str | None,
+        extra: Mapping[str, str] | None,
+        dry_run: bool,
+        progress: Progress | None,
+    ) -> NotifySummary:
         milestone = calendar.get(milestone_id)
         people: Sequence[Addressee | ContactRow]
         if recipients is None:

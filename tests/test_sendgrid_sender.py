@@ -414,7 +414,7 @@ def test_ten_thousand_recipients_in_ten_requests(fake: FakeSendGrid, sleeps: Sle
     assert elapsed < 10.0
 
 
-def test_custom_args_merge_per_recipient_and_the_batch_is_left_alone(
+def test_the_batchs_custom_args_go_once_and_merge_with_each_recipients(
     fake: FakeSendGrid, sleeps: Sleeps
 ) -> None:
     own = Personalization(email="own@example.org", name="Own",
@@ -422,14 +422,16 @@ def test_custom_args_merge_per_recipient_and_the_batch_is_left_alone(
     plain = tuple(Personalization(email=f"p{i}@example.org", name=f"P {i}") for i in range(2))
     batch = make_batch(0, recipients=(own, *plain))
     body = make_sender(fake, sleeps).request_body(batch)
-    args = [p["custom_args"] for p in body["personalizations"]]
-    assert args == [{"edition": "2026", "milestone": "override", "ledger_id": "7"},
-                    {"edition": "2026", "milestone": "hearing"},
-                    {"edition": "2026", "milestone": "hearing"}]
-    # Recipients without args of their own share a copy, never the batch's own dict.
-    assert args[1] is not batch.custom_args
+    assert body["custom_args"] == {"edition": "2026", "milestone": "hearing"}
+    assert body["custom_args"] is not batch.custom_args
+    assert [p.get("custom_args") for p in body["personalizations"]] == [
+        {"ledger_id": "7", "milestone": "override"}, None, None]
     make_sender(fake, sleeps).send(batch)
-    assert [d.custom_args for d in fake.delivered] == args
+    # As SendGrid merges them: a personalization's own win on a conflict.
+    assert [d.custom_args for d in fake.delivered] == [
+        {"edition": "2026", "milestone": "override", "ledger_id": "7"},
+        {"edition": "2026", "milestone": "hearing"},
+        {"edition": "2026", "milestone": "hearing"}]
 
 
 def test_shared_custom_args_over_the_limit_name_the_first_recipient(

@@ -1,8 +1,10 @@
 """Delivery through SendGrid's v3 Mail Send API with the official client.
 
 One personalization per recipient, so nobody sees another's address and each gets their own
-substitutions and custom_args. The request body is built as a plain dict: the client's ``Mail``
-helper objects cost more than the request itself for 1,000 recipients.
+substitutions and custom_args (the batch's custom_args go once at the message level, where
+SendGrid merges them into each personalization's). The request body is built as a plain
+dict: the client's ``Mail`` helper objects cost more than the request itself for 1,000
+recipients.
 
 The client has no retry of its own (facts §6); the policy here: 429 waits until SendGrid's
 ``X-RateLimit-Reset``; 5xx and lost connections back off exponentially with jitter; 400 fails
@@ -235,7 +237,6 @@ class SendGridSender(Sender):
     # -- request body ----------------------------------------------------------------------
     def request_body(self, chunk: MessageBatch) -> dict[str, Any]:
         """The Mail Send JSON for ``chunk`` (one personalization per recipient)."""
-        shared_args = dict(chunk.custom_args)
         personalizations = []
         for recipient in chunk.recipients:
             to: dict[str, str] = {"email": recipient.email}
@@ -245,12 +246,8 @@ class SendGridSender(Sender):
             personalization: dict[str, Any] = {"to": [to]}
             if recipient.substitutions:
                 personalization["substitutions"] = recipient.substitutions
-            # Recipients without args of their own share one copy of the batch's (the body
-            # is only serialised): no dict per recipient.
-            args = ({**shared_args, **recipient.custom_args} if recipient.custom_args
-                    else shared_args)
-            if args:
-                personalization["custom_args"] = args
+            if recipient.custom_args:
+                personalization["custom_args"] = recipient.custom_args
             personalizations.append(personalization)
         sender = {"email": self.from_email}
         if self.from_name:
@@ -275,6 +272,10 @@ class SendGridSender(Sender):
                 }
                 for attachment in chunk.attachments
             ]
+        if chunk.custom_args:
+            # Once for the request: SendGrid merges them into every personalization's own
+            # (which win on a conflict). Repeated per recipient they were a fifth of the body.
+            body["custom_args"] = dict(chunk.custom_args)
         categories = _categories(chunk)
         if categories:
             body["categories"] = categories
