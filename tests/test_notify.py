@@ -3,6 +3,7 @@ SendGrid-compatible server: batched, exactly once, and honest about what is unkn
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -305,3 +306,63 @@ def test_explicit_recipients_are_compared_lower_cased(store: Store,
                      recipients=people[:1])
     assert (again.sent, again.already_sent) == (0, 1)
     assert server.request_count == 1
+
+
+class _Watching(OutboxSender):
+    """Notes whether the cyclic garbage collector runs while a chunk is sent."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, "no-reply@imrf.example.org")
+        self.collector_on: list[bool] = []
+
+    def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
+        self.collector_on.append(gc.isenabled())
+        return super().send_chunk(chunk)
+
+
+def test_the_collector_is_paused_during_a_fan_out_and_restored(store: Store,
+                                                               tmp_path: Path) -> None:
+    add_contacts(store, 2)
+    sender = _Watching(tmp_path / "outbox")
+    n = Notifier(registry=ContactRegistry(store), ledger=Ledger(store), sender=sender)
+    assert gc.isenabled()
+    n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert sender.collector_on == [False] and gc.isenabled()
+    # Restored after an error too, and left off when someone else had turned it off.
+    with pytest.raises(KeyError, match="unknown milestone"):
+        n.notify(calendar=CAL, milestone_id="sg-reprot", kind=MessageKind.NOTICE)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        n.notify(calendar=CAL, milestone_id="hearing", kind=MessageKind.NOTICE)
+        assert sender.collector_on == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_fan_outs_share_one_pause(store: Store, tmp_path: Path) -> None:
+    add_contacts(store, 3)
+    inside, release = threading.Event(), threading.Event()
+
+    class Slow(_Watching):
+        def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
+            inside.set()
+            release.wait(10)
+            return super().send_chunk(chunk)
+
+    slow = Slow(tmp_path / "a")
+    quick = _Watching(tmp_path / "b")
+    thread = threading.Thread(target=lambda: Notifier(
+        registry=ContactRegistry(store), ledger=Ledger(store), sender=slow,
+    ).notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE))
+    thread.start()
+    try:
+        assert inside.wait(10)
+        Notifier(registry=ContactRegistry(store), ledger=Ledger(store), sender=quick).notify(
+            calendar=CAL, milestone_id="hearing", kind=MessageKind.NOTICE)
+        assert not gc.isenabled()  # the other fan-out is still running
+    finally:
+        release.set()
+        thread.join(10)
+    assert (slow.collector_on, quick.collector_on) == ([False], [False])
+    assert gc.isenabled()
