@@ -351,7 +351,7 @@ class ContactRegistry:
         )
         with self._store.unit_of_work(read_only=True) as uow:
             rows = uow.connection.execute(query).all()
-        return [Addressee(*row) for row in rows]
+        return list(map(Addressee._make, rows))
 
     def all_contacts(self) -> list[ContactRow]:
         """Every contact, by e-mail."""

@@ -507,7 +507,7 @@ def _claim(
             )
             .returning(messages.c.recipient)
         )
-        claimed.update(conn.execute(statement).scalars())
+        claimed.update(conn.execute(statement).scalars().all())
     return claimed
 
 

@@ -138,5 +138,5 @@ def insert_values(
             .on_conflict_do_nothing(index_elements=list(conflict))
             .returning(table.c[returning])
         )
-        inserted.extend(conn.execute(statement).scalars())
+        inserted.extend(conn.execute(statement).scalars().all())
     return inserted
