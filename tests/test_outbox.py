@@ -212,16 +212,10 @@ def test_file_names_are_always_safe(recipient: str, milestone: str) -> None:
         recipient.upper().lower())
 
 
-def test_outbox_speed(tmp_path: Path) -> None:
+def test_outbox_writes_a_thousand(tmp_path: Path) -> None:
     people = tuple(Personalization(email=f"u{i}@example.org", name=f"User {i}",
                                    substitutions={"{{name}}": f"User {i}"}) for i in range(1000))
     sender = OutboxSender(tmp_path, "imrf@un.org", clock=lambda: FIXED)
-    import time
-
-    started = time.perf_counter()
     assert sender.send(make_batch(*people)).sent == 1000
-    elapsed = time.perf_counter() - started
-    print(f"\noutbox: 1,000 .eml files in {elapsed:.2f} s")
-    assert elapsed < 10
     assert len(eml_files(tmp_path)) == 1000
     assert outbox.MAX_STEM < 255
