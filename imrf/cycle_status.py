@@ -33,8 +33,9 @@ def milestone_rows(calendar: EditionCalendar, planned: list[PlannedRun],
             status = "past (not run here)"
         else:
             status = "scheduled" if run else "planned"
+        # Status right after the date: long titles push later columns off a laptop screen.
         rows.append({
-            "when": when(milestone), "milestone": milestone.title, "id": milestone.id,
-            "paragraph": milestone.paragraph, "kind": milestone.kind.value, "status": status,
+            "when": when(milestone), "status": status, "milestone": milestone.title,
+            "paragraph": milestone.paragraph, "kind": milestone.kind.value, "id": milestone.id,
         })
     return rows
