@@ -132,6 +132,10 @@ class Notifier:
         sent, failed for good or unknown. When a ``DeliveryError`` stops the fan-out, what was
         done until then is attached to it as ``summary`` (a :class:`NotifySummary`).
         """
+        # Checked before the ledger is touched: a reminder keyed "milestone@Noned" would
+        # otherwise be reserved for every recipient and never sent.
+        if (kind is MessageKind.REMINDER) != (days_before is not None):
+            raise ValueError("a reminder needs days_before, and only a reminder takes it")
         with _gc_paused():
             return self._notify(
                 calendar=calendar, milestone_id=milestone_id, kind=kind,

@@ -6,7 +6,6 @@ import csv
 import io
 import itertools
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -314,27 +313,17 @@ def ten_thousand_rows() -> str:
     return "".join(lines)
 
 
-def test_ten_thousand_rows_import_in_seconds(
-    registry: ContactRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ten_thousand_rows_import_and_reimport(registry: ContactRegistry,
+                                                tmp_path: Path) -> None:
+    # The import's speed is measured by `make bench` (notify), not asserted here.
     path = write(tmp_path, ten_thousand_rows())
-    started = time.perf_counter()
     report = registry.import_rows(read_csv(path))
-    elapsed = time.perf_counter() - started
     assert (report.imported, report.errors) == (10_000, [])
-    started = time.perf_counter()
     again = registry.import_rows(read_csv(path))
-    again_elapsed = time.perf_counter() - started
     assert again.unchanged == 10_000
-    started = time.perf_counter()
     found = registry.contacts_for([Audience.NETWORK, Audience.IGOS])
-    lookup = time.perf_counter() - started
     assert len(found) == len({c.email for c in registry.all_contacts()
                               if {Audience.NETWORK, Audience.IGOS} & set(c.audiences)})
-    with capsys.disabled():
-        print(f"\n10,000 contacts ({registry._store.dialect}): import {elapsed:.2f} s, "
-              f"re-import {again_elapsed:.2f} s, contacts_for {lookup:.2f} s")
-    assert elapsed < 30 and again_elapsed < 30 and lookup < 5
 
 
 # --- hostile input -------------------------------------------------------------------------

