@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ["calendar", "notify"]
+SUITES = ["calendar", "notify", "simulate"]
 
 
 def main(argv: list[str]) -> int:
