@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from imrf.store import Store
+from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config"
@@ -17,3 +21,19 @@ def config_copy(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(CONFIG, target)
     return target
+
+
+@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
+    if why := unavailable(request.param):
+        pytest.skip(why)
+    with empty_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
+    store = Store(url)
+    yield store
+    store.dispose()

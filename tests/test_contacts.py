@@ -25,27 +25,10 @@ from imrf.contacts import (
     read_csv,
 )
 from imrf.store import Store
-from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.vocabulary import Audience, RegionalGroup
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config" / "contacts-sample.csv"
 HEADER = "email,name,organization,audiences,country,regional_group,gender,language\n"
-
-
-@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
-    if why := unavailable(request.param):
-        pytest.skip(why)
-    with empty_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[Store]:
-    store = Store(url)
-    yield store
-    store.dispose()
 
 
 @pytest.fixture

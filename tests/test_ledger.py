@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +17,12 @@ from imrf.cli.main import app
 from imrf.delivery.message import DeliveryState, MessageKey
 from imrf.ledger import Ledger, Occasion, Reservation
 from imrf.store import Store
-from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.store.tables import ledger_events, messages
 from imrf.vocabulary import MessageKind
 
 NOTICE, REMINDER = MessageKind.NOTICE, MessageKind.REMINDER
 SENT, PENDING, FAILED, UNKNOWN = (DeliveryState.SENT, DeliveryState.PENDING,
                                   DeliveryState.FAILED, DeliveryState.UNKNOWN)
-
-
-@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
-    if why := unavailable(request.param):
-        pytest.skip(why)
-    with empty_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[Store]:
-    store = Store(url)
-    yield store
-    store.dispose()
 
 
 @pytest.fixture

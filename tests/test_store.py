@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,26 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from imrf.store import Store, StoreError, migrate
-from imrf.store.scratch import POSTGRESQL, SQLITE, empty_database, unavailable
 from imrf.store.tables import contacts, metadata
 
 TABLES = {"contacts", "contact_audiences", "messages", "ledger_events", "alembic_version"}
-
-
-@pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind (PostgreSQL skipped when its server is not reachable)."""
-    if why := unavailable(request.param):
-        pytest.skip(why)
-    with empty_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def store(url: str) -> Iterator[Store]:
-    store = Store(url)
-    yield store
-    store.dispose()
 
 
 def test_first_use_migrates_an_empty_database_to_head(store: Store) -> None:
