@@ -27,7 +27,6 @@ from imrf.modalities import (
     MilestoneRule,
     Modalities,
     load_modalities,
-    preset_path,
 )
 from imrf.reference import commissions
 from imrf.vocabulary import Commission, MilestoneKind
@@ -266,4 +265,4 @@ def next_edition(today: dt.date, *, config_dir: Path | None = None) -> int:
         year += rules.forum.interval_years
 
 
-__all__ = ["CalendarError", "build_calendar", "compute_calendar", "next_edition", "preset_path"]
+__all__ = ["CalendarError", "build_calendar", "compute_calendar", "next_edition"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -55,7 +54,7 @@ def run(
             typer.echo(f"Imported {report.imported} sample contacts from {sample}.")
         serving = subprocess.Popen([sys.executable, "-m", "deployments.serve"])
         _wait_for_deployments(serving)
-        editions = _plan(settings)
+        editions = _plan()
         ui = api.removesuffix("/api")
         typer.echo(f"\nPrefect UI: {ui}\nOutbox:     {settings.outbox_dir}\n"
                    f"Planned editions: {', '.join(map(str, editions))}\n")
@@ -88,14 +87,13 @@ def _wait_for_deployments(serving: subprocess.Popen[bytes], wait: float = 120.0)
     fail("the deployments did not appear in time", code=1)
 
 
-def _plan(settings: object) -> list[int]:
+def _plan() -> list[int]:
     from flows.planning import plan_cycle
     from imrf.calendar import next_edition
     from tasks.context import today_new_york
 
     today = today_new_york()
-    first = next_edition(today)
-    editions = [first]
+    editions = [next_edition(today)]
     for edition in editions:
         result = plan_cycle(edition=edition, as_of=today)
         typer.echo(f"Edition {edition}: {result['created']} runs scheduled, "
@@ -119,5 +117,3 @@ def _print_next_milestones(editions: list[int], count: int = 8) -> None:
         typer.echo(f"  {when(milestone):<32} IMRF {edition}  {milestone.title} "
                    f"({milestone.paragraph})")
 
-
-__all__ = ["dt", "run"]
