@@ -37,8 +37,9 @@ class CalendarError(ValueError):
 
 
 @cache
-def _working_days(holidays_dir: Path | None) -> WorkingDays:
-    return WorkingDays(holidays_dir)
+def default_working_days() -> WorkingDays:
+    """The process's shared working-day tables (each year is computed once)."""
+    return WorkingDays(None)
 
 
 def _plain(day: dt.date) -> dt.date:
@@ -89,7 +90,7 @@ def compute_calendar(
     config_dir: Path | None = None,
 ) -> EditionCalendar:
     """Every milestone of `edition` under `modalities`, the forum opening on `forum_start`."""
-    wd = working_days or _working_days(None)
+    wd = working_days or default_working_days()
     forum = modalities.forum
     forum_start = _plain(forum_start)
     if forum_start.year != edition:
@@ -239,7 +240,7 @@ def build_calendar(
     rules = load_modalities(name, config_dir)
     check_forum_year(edition, first_edition=rules.forum.first_edition,
                      interval=rules.forum.interval_years, paragraph=rules.forum.paragraph)
-    wd = working_days or _working_days(None)
+    wd = working_days or default_working_days()
     if forum_start is not None and forum_start.year != edition:
         raise EditionError(f"forum start {forum_start} is not in the edition's year {edition}")
     start = forum_start or (entry.forum_start if entry else None)

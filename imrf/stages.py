@@ -16,6 +16,7 @@ from typing import Literal
 import pendulum
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
+from imrf.calendar import default_working_days
 from imrf.configfile import default_config_dir, load_model
 from imrf.holidays import WorkingDays
 from imrf.milestones import EditionCalendar
@@ -142,7 +143,7 @@ def plan_edition(calendar: EditionCalendar, *, config_dir: Path | None = None,
                  working_days: WorkingDays | None = None) -> list[PlannedRun]:
     """Every stage run of an edition, in date order."""
     spec = load_stages(config_dir)
-    wd = working_days or WorkingDays()
+    wd = working_days or default_working_days()
     planned: list[PlannedRun] = []
     for stage in spec.stages:
         for instance, ids, day, last in _instances(stage, calendar):
