@@ -16,11 +16,9 @@ from prefect import flow, get_run_logger
 
 from flows.stages import STAGE_FLOWS
 from flows.sweep import sweep
-from imrf.calendar import build_calendar
+from imrf.calendar import calendars_overlapping
 from imrf.delivery.base import ChunkResult, Sender
 from imrf.delivery.message import MessageBatch
-from imrf.editions import load_editions
-from imrf.modalities import load_modalities
 from imrf.reminders import reminder_days_between
 from imrf.simulation import scripted_answers
 from imrf.stages import PlannedRun, plan_edition
@@ -48,19 +46,6 @@ class CountingSender(Sender):
         return sum(n - 1 for n in self.seen.values() if n > 1)
 
 
-def editions_between(start: dt.date, end: dt.date) -> list[int]:
-    rules = load_modalities(load_editions().default_modalities)
-    years = []
-    year = rules.forum.first_edition
-    while year <= end.year + 2 + rules.forum.interval_years:
-        cal = build_calendar(year)
-        if cal.milestones[0].first_day <= end and cal.get("progress-declaration").last_day \
-                >= start:
-            years.append(year)
-        year += rules.forum.interval_years
-    return years
-
-
 @flow(name="imrf-simulate", log_prints=True)
 def simulate(start: dt.date, end: dt.date) -> dict[str, Any]:
     """Run the cycle from `start` to `end` on an injected clock, answering human steps with
@@ -69,7 +54,7 @@ def simulate(start: dt.date, end: dt.date) -> dict[str, Any]:
     app = context.app()
     counting = CountingSender(app.notifier.sender)
     app.notifier.sender = counting
-    calendars = {year: build_calendar(year) for year in editions_between(start, end)}
+    calendars = {cal.edition: cal for cal in calendars_overlapping(start, end)}
     runs: dict[dt.date, list[PlannedRun]] = {}
     for cal in calendars.values():
         for run in plan_edition(cal):

@@ -8,11 +8,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from imrf.calendar import build_calendar
-from imrf.editions import load_editions
+from imrf.calendar import calendars_overlapping
 from imrf.ledger import Ledger
-from imrf.milestones import EditionCalendar
-from imrf.modalities import load_modalities
 from imrf.notify import occasion
 from imrf.reminders import due_reminders
 from imrf.vocabulary import MessageKind
@@ -36,22 +33,6 @@ def settled_occasions(ledger: Ledger, editions: list[int]) -> set[tuple[int, str
     return seen - unsettled
 
 
-def live_calendars(as_of: dt.date) -> list[EditionCalendar]:
-    """Calendars of the editions whose cycle (regional reviews to declaration) spans as_of."""
-    editions = load_editions()
-    rules = load_modalities(editions.default_modalities)
-    first, interval = rules.forum.first_edition, rules.forum.interval_years
-    result = []
-    year = first
-    while year <= as_of.year + 2 + interval:
-        cal = build_calendar(year)
-        starts = cal.milestones[0].first_day - dt.timedelta(days=60)
-        if starts <= as_of <= cal.get("progress-declaration").last_day:
-            result.append(cal)
-        year += interval
-    return result
-
-
 @flow(name="imrf-reminder-sweep", persist_result=True, log_prints=True)
 def reminder_sweep(as_of: dt.date | None = None) -> dict[str, Any]:
     """Send every reminder due today, and escalate human steps past their deadline.
@@ -67,7 +48,7 @@ def reminder_sweep(as_of: dt.date | None = None) -> dict[str, Any]:
 def sweep(as_of: dt.date) -> dict[str, Any]:
     """The sweep's work, called by the flow (and by the simulation, inside its own flow)."""
     logger = get_run_logger()
-    calendars = live_calendars(as_of)
+    calendars = calendars_overlapping(as_of, as_of)
     sends = send_due_reminders([c.edition for c in calendars], as_of)
     escalated = 0
     for step in overdue_steps(as_of):

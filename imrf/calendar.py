@@ -254,6 +254,27 @@ def build_calendar(
                             review_dates=review_dates, working_days=wd, config_dir=config_dir)
 
 
+def calendars_overlapping(start: dt.date, end: dt.date, *,
+                          config_dir: Path | None = None) -> list[EditionCalendar]:
+    """Calendars of the editions whose cycle overlaps [start, end].
+
+    An edition's cycle runs from the first reminder of its earliest milestone to the
+    Progress Declaration's deadline: the span in which it sends anything.
+    """
+    editions = load_editions(config_dir)
+    rules = load_modalities(editions.default_modalities, config_dir)
+    result = []
+    year = rules.forum.first_edition
+    while year <= end.year + 2 + rules.forum.interval_years:
+        cal = build_calendar(year, config_dir=config_dir)
+        opens = min(m.first_day - dt.timedelta(days=max(m.reminder_days, default=0))
+                    for m in cal.milestones)
+        if opens <= end and cal.get("progress-declaration").last_day >= start:
+            result.append(cal)
+        year += rules.forum.interval_years
+    return result
+
+
 def next_edition(today: dt.date, *, config_dir: Path | None = None) -> int:
     """The first forum edition whose negotiations have not closed by `today`."""
     editions = load_editions(config_dir)
@@ -266,4 +287,5 @@ def next_edition(today: dt.date, *, config_dir: Path | None = None) -> int:
         year += rules.forum.interval_years
 
 
-__all__ = ["CalendarError", "build_calendar", "compute_calendar", "next_edition"]
+__all__ = ["CalendarError", "build_calendar", "calendars_overlapping", "compute_calendar",
+           "next_edition"]

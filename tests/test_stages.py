@@ -70,3 +70,17 @@ def test_reminder_days_between() -> None:
     days = reminder_days_between([CAL], D(2030, 1, 1), D(2030, 12, 31))
     assert CAL.get("sg-report").first_day - dt.timedelta(days=7) in days
     assert days == sorted(set(days))
+
+
+def test_calendars_overlapping_spans_first_reminder_to_declaration() -> None:
+    from imrf.calendar import calendars_overlapping
+
+    first_reminder = min(m.first_day - dt.timedelta(days=max(m.reminder_days, default=0))
+                         for m in CAL.milestones)
+    end = CAL.get("progress-declaration").last_day
+    assert [c.edition for c in calendars_overlapping(first_reminder, first_reminder)] == [2030]
+    before = first_reminder - dt.timedelta(days=1)
+    assert 2030 not in [c.edition for c in calendars_overlapping(before, before)]
+    assert [c.edition for c in calendars_overlapping(end, end)] == [2030]
+    assert [c.edition for c in calendars_overlapping(D(2020, 1, 1), D(2031, 1, 1))] == [
+        2022, 2026, 2030]
