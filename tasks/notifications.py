@@ -68,7 +68,11 @@ def notify_milestone(
             calendar=cal, milestone_id=milestone_id, kind=kind, days_before=days_before,
             audiences=audiences, step=step, ui_link=ui_link, extra=extra, progress=progress)
     except DeliveryError as exc:
-        # The message says what to fix (key, sender identity, outage); never the key itself.
-        raise DeliveryError(str(exc), status=exc.status, retryable=exc.retryable,
-                            maybe_delivered=exc.maybe_delivered) from None
+        # Re-raised without its chain: the HTTP client's exceptions hold the request (and so
+        # the key) and Prefect persists a failed task's exception. The message says what to
+        # fix; the summary says what was done before the error.
+        clean = DeliveryError(str(exc), status=exc.status, retryable=exc.retryable,
+                              maybe_delivered=exc.maybe_delivered)
+        clean.summary = exc.summary
+        raise clean from None
     return summary.model_dump(mode="json")
