@@ -146,3 +146,9 @@ human_steps = Table(
     UniqueConstraint("edition", "stage", "instance", name="uq_human_steps_key"),
     Index("ix_human_steps_state_deadline", "state", "deadline"),
 )
+
+
+# Each area declares its tables on this metadata in a module of its own; importing them here
+# makes `metadata` complete for Alembic and for the schema test.
+from imrf.store import tables_forum as _forum  # noqa: E402, F401
+from imrf.store import tables_inputs as _inputs  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""`imrf forum`: (being built)."""

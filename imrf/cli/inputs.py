@@ -1,0 +1,1 @@
+"""`imrf inputs`: (being built)."""

@@ -1,0 +1,1 @@
+"""`imrf programme`: (being built)."""

@@ -1,0 +1,1 @@
+"""`imrf site`: (being built)."""
