@@ -308,6 +308,10 @@ class ContactRegistry:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     def import_rows(self, rows: Iterable[SourceRow]) -> ImportReport:
         """Validate ``rows``, upsert the good ones (by e-mail) and report the rest."""
         parsed = parse_rows(rows)

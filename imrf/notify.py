@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from pydantic import BaseModel, TypeAdapter
 
+from imrf import chasing
 from imrf.contacts import Addressee, ContactRegistry, ContactRow
 from imrf.delivery.base import DeliveryError, Sender
 from imrf.delivery.message import DeliveryState, MessageBatch
@@ -167,6 +168,9 @@ class Notifier:
         key_name = occasion(milestone_id, kind, days_before, step)
         # One entry per address: the ledger keys messages by the lower-cased address.
         by_email = {person.email.lower(): person for person in people}
+        if kind is MessageKind.REMINDER:
+            for email in chasing.done(self.registry.store, calendar.edition, milestone_id):
+                by_email.pop(email, None)
         ledger_occasion = Occasion(calendar.edition, key_name, kind)
         summary = NotifySummary(edition=calendar.edition, milestone=key_name, kind=kind,
                                 days_before=days_before, recipients=len(by_email),

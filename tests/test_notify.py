@@ -375,3 +375,32 @@ def test_reminder_without_days_before_touches_nothing(store: Store,
         notifier(store, server).notify(calendar=CAL, milestone_id="sg-report",
                                        kind=MessageKind.REMINDER)
     assert Ledger(store).entries(edition=2030) == []
+
+
+def test_chased_reminders_skip_whoever_is_done(store: Store, server: FakeSendGrid,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from imrf import chasing
+
+    add_contacts(store, 3)
+    done = {"delegate1@mission.example.int"}
+    monkeypatch.setitem(chasing.CHASED, "sg-report", "tests.test_notify:_done_for_test")
+    monkeypatch.setattr(chasing, "_function", lambda path: lambda s, edition: set(done))
+    n = notifier(store, server)
+    first = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.REMINDER,
+                     days_before=7)
+    assert first.sent == 2
+    assert "delegate1@mission.example.int" not in {d.email for d in server.delivered}
+    # A notice is not chased: everyone gets it.
+    notice = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert notice.sent == 3
+    # Someone done since the last reminder gets no further one.
+    done.add("delegate2@mission.example.int")
+    later = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.REMINDER,
+                     days_before=1)
+    assert later.sent == 1
+
+
+def test_a_chased_milestone_whose_area_is_missing_excludes_nobody() -> None:
+    from imrf import chasing
+
+    assert chasing._function("imrf.no_such_area.module:who") is None

@@ -152,3 +152,4 @@ human_steps = Table(
 # makes `metadata` complete for Alembic and for the schema test.
 from imrf.store import tables_forum as _forum  # noqa: E402, F401
 from imrf.store import tables_inputs as _inputs  # noqa: E402, F401
+from imrf.store import tables_participation as _participation  # noqa: E402, F401

@@ -1,4 +1,7 @@
-"""The forum tables (issue 6), declared on the shared metadata of :mod:`imrf.store.tables`."""
+"""The forum tables (issue 6: round tables, speakers, programme, the declaration dossier).
+
+Declared on the shared metadata of :mod:`imrf.store.tables`.
+"""
 
 from __future__ import annotations
 

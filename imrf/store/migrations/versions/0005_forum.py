@@ -1,7 +1,7 @@
-"""The forum: participants, the stakeholder list, co-chairs, speakers (OP4-8, OP21-31, OP36-41).
+"""The forum (OP21-41): round tables, the speakers list, the programme, the declaration dossier.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-27
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
