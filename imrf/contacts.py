@@ -116,8 +116,17 @@ class ParsedRows(NamedTuple):
 # --- reading a file -------------------------------------------------------------------------
 
 
-def read_csv(path: Path) -> list[SourceRow]:
-    """Read a contacts CSV file (UTF-8, an optional BOM) into numbered rows."""
+def read_csv(
+    path: Path,
+    *,
+    required: Sequence[str] = REQUIRED_COLUMNS,
+    optional: Sequence[str] = OPTIONAL_COLUMNS,
+) -> list[SourceRow]:
+    """Read a CSV file (UTF-8, an optional BOM) into numbered rows.
+
+    The columns default to the contacts'; other registries (e.g. the stakeholder list) pass
+    their own ``required`` and ``optional`` columns.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -134,29 +143,31 @@ def read_csv(path: Path) -> list[SourceRow]:
     # strict: an unterminated quote must refuse the file, not swallow the rows after it.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = _header(path, next(reader, None))
+        header = _header(path, next(reader, None), tuple(required), tuple(optional))
         return list(_records(reader, header))
     except csv.Error as exc:
         raise ContactFileError(f"{path}: line {reader.line_num}: not valid CSV: {exc}") from None
 
 
-def _header(path: Path, cells: list[str] | None) -> list[str]:
-    expected = ",".join(REQUIRED_COLUMNS)
+def _header(path: Path, cells: list[str] | None, required: tuple[str, ...] = REQUIRED_COLUMNS,
+            optional: tuple[str, ...] = OPTIONAL_COLUMNS) -> list[str]:
+    known = required + optional
+    expected = ",".join(required)
     if not cells or not any(cell.strip() for cell in cells):
         raise ContactFileError(f"{path}: empty: expected a header line {expected}")
     if any("\x00" in cell for cell in cells):
         raise ContactFileError(f"{path}: NUL characters in the header: UTF-16 or binary, not UTF-8")
     header = [cell.strip().lower() for cell in cells]
-    unknown = [name for name in header if name not in COLUMNS]
+    unknown = [name for name in header if name not in known]
     if unknown:
         raise ContactFileError(
             f"{path}: unknown column(s) {', '.join(map(repr, unknown))}; "
-            f"known columns: {', '.join(COLUMNS)}"
+            f"known columns: {', '.join(known)}"
         )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise ContactFileError(f"{path}: column(s) {', '.join(repeated)} appear more than once")
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    missing = [name for name in required if name not in header]
     if missing:
         raise ContactFileError(
             f"{path}: missing required column(s) {', '.join(missing)} "
