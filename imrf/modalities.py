@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -208,6 +208,67 @@ class RoundtableDefaults(_Notified):
     pass
 
 
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class OpeningSpeaker(_Strict):
+    role: Slug
+    title: str = Field(min_length=1)
+
+
+class OpeningSessionRules(_Strict):
+    """Who speaks at the opening session (OP22)."""
+
+    session: str
+    paragraph: str = Field(pattern=PARAGRAPH.pattern)
+    speakers: tuple[OpeningSpeaker, ...] = Field(min_length=1)
+
+
+class RepresentationLevel(_Strict):
+    id: Slug
+    title: str = Field(min_length=1)
+
+
+class GeneralDebateRules(_Strict):
+    """The general debate's list of speakers and its time limit (OP23)."""
+
+    session: str
+    paragraph: str = Field(pattern=PARAGRAPH.pattern)
+    minutes_per_statement: PositiveInt
+    shares_plenary_with: tuple[str, ...] = ()
+    levels: tuple[RepresentationLevel, ...] = Field(min_length=1)
+    levels_basis: Basis
+    observers_after_members: bool
+
+
+class PlenaryRules(_Strict):
+    paragraph: str = Field(pattern=PARAGRAPH.pattern)
+    opening_session: OpeningSessionRules
+    general_debate: GeneralDebateRules
+
+
+class ForumDocument(_Strict):
+    """A document of the forum tracked against the milestone or session it is due by."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    paragraph: str = Field(pattern=PARAGRAPH.pattern)
+    due: str
+    per_roundtable: bool = False
+    dossier: bool = False  # OP39: a basis for the Progress Declaration
+    annex: bool = False  # OP41: annexed to the Progress Declaration
+
+
+class NegotiationRules(_Strict):
+    """How the negotiation rounds of the Progress Declaration are spread (OP36-OP37)."""
+
+    paragraph: str = Field(pattern=PARAGRAPH.pattern)
+    basis: Basis
+    rounds: PositiveInt
+    final_round_working_days_before_deadline: NonNegativeInt
+    escalate_within_working_days: PositiveInt
+
+
 class MilestoneRule(_Notified):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -261,6 +322,9 @@ class Modalities(_Strict):
     co_chairs: CoChairRules
     roundtable_defaults: RoundtableDefaults
     milestones: tuple[MilestoneRule, ...]
+    plenary: PlenaryRules | None = None
+    forum_documents: tuple[ForumDocument, ...] = ()
+    negotiation_rounds: NegotiationRules | None = None
 
     @field_validator("roundtables")
     @classmethod
@@ -325,6 +389,41 @@ class Modalities(_Strict):
         if self.forum.season.first_month > self.forum.season.last_month:
             raise ValueError("forum.season: first_month is after last_month")
         return self
+
+    @model_validator(mode="after")
+    def _forum_parts_name_known_ids(self) -> Modalities:
+        sessions = {s.id for s in self.sessions}
+        known = sessions | {m.id for m in self.milestones}
+        if self.plenary is not None:
+            debate = self.plenary.general_debate
+            for where, ids in (("plenary.opening_session.session",
+                                [self.plenary.opening_session.session]),
+                               ("plenary.general_debate.session", [debate.session]),
+                               ("plenary.general_debate.shares_plenary_with",
+                                list(debate.shares_plenary_with))):
+                for session_id in ids:
+                    if session_id not in sessions:
+                        raise ValueError(f"{where}: {session_id!r} is not a session")
+            for label, values in (("levels", [lv.id for lv in debate.levels]),
+                                  ("speakers", [sp.role for sp in
+                                                self.plenary.opening_session.speakers])):
+                if len(set(values)) != len(values):
+                    raise ValueError(f"plenary: {label} repeat an id")
+        ids = [d.id for d in self.forum_documents]
+        if len(set(ids)) != len(ids):
+            raise ValueError("forum_documents: ids repeat")
+        for document in self.forum_documents:
+            if document.due not in known:
+                raise ValueError(f"forum_documents[{document.id}]: due {document.due!r} is "
+                                 "not a milestone or session")
+        return self
+
+    def forum_document(self, document_id: str) -> ForumDocument:
+        for document in self.forum_documents:
+            if document.id == document_id:
+                return document
+        known = ", ".join(d.id for d in self.forum_documents) or "none"
+        raise KeyError(f"unknown forum document {document_id!r} (known: {known})")
 
     def roundtable(self, number: int) -> Roundtable:
         return self.roundtables[number - 1]
