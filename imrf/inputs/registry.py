@@ -34,6 +34,7 @@ from imrf.vocabulary import Audience
 
 NEW_YORK = "America/New_York"
 ID_ATTEMPTS = 5
+NOT_GIVEN = "not given"  # the organisation of an unknown submitter who named none
 
 
 class DuplicateInput(InputRefused):
@@ -72,18 +73,29 @@ class InputRegistry:
 
     def __init__(self, store: Store, *, data_dir: Path | None = None,
                  config: InputsConfig | None = None, config_dir: Path | None = None) -> None:
-        if data_dir is None:
-            from imrf.settings import load_settings
-
-            data_dir = load_settings().data_dir
         self._store = store
-        self.data_dir = data_dir
-        self.config = config or load_inputs_config(config_dir)
+        self._data_dir = data_dir
+        self._config = config
         self._config_dir = config_dir
 
     @property
     def store(self) -> Store:
         return self._store
+
+    @property
+    def data_dir(self) -> Path:
+        """Where documents are stored; the settings' data directory unless given."""
+        if self._data_dir is None:
+            from imrf.settings import load_settings
+
+            self._data_dir = load_settings().data_dir
+        return self._data_dir
+
+    @property
+    def config(self) -> InputsConfig:
+        if self._config is None:
+            self._config = load_inputs_config(self._config_dir)
+        return self._config
 
     @property
     def blobs_dir(self) -> Path:
@@ -190,7 +202,7 @@ class InputRegistry:
                 or (contact["name"] if contact else meta.submitter),
                 organization=meta.organization
                 or (contact["organization"] if contact and contact["organization"]
-                    else "not given"),
+                    else NOT_GIVEN),
                 state=meta.state, commission=meta.commission, objectives=meta.objectives,
                 title=meta.title, language=meta.language,
                 received_on=meta.received_on or _today(), document=document, status=status)
