@@ -170,6 +170,5 @@ def member_state(code: str | None, states: dict[str, State], role: str) -> State
     if state is None:
         raise ParticipationError(f"{role}: {code} is not a known State code")
     if state.status != "member-state":
-        raise ParticipationError(f"{role}: {state.name} ({code}) is not a Member State "
-                                 f"(it is an {state.status.replace('-', ' ')})")
+        raise ParticipationError(f"{role}: {state.name} ({code}) is not a Member State")
     return state
