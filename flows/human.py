@@ -9,6 +9,7 @@ with the problems, under a new key, instead of failing the stage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import get_run_logger
@@ -27,8 +28,11 @@ class ScriptedAnswerError(ValueError):
     """A scripted answer (simulation, manual trigger) that does not pass the checks."""
 
 
-def problems_of(step_input: str, raw: dict[str, Any] | BaseModel,
-                modalities_id: str) -> tuple[BaseModel | None, list[str]]:
+ExtraCheck = Callable[[BaseModel], list[str]]
+
+
+def problems_of(step_input: str, raw: dict[str, Any] | BaseModel, modalities_id: str,
+                extra_check: ExtraCheck | None = None) -> tuple[BaseModel | None, list[str]]:
     model = INPUTS[step_input]
     try:
         answer = raw if isinstance(raw, model) else model.model_validate(
@@ -36,14 +40,18 @@ def problems_of(step_input: str, raw: dict[str, Any] | BaseModel,
     except ValidationError as exc:
         return None, [f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}"
                       for e in exc.errors(include_url=False)]
-    return answer, check_answer(step_input, answer, load_modalities(modalities_id), states())
+    problems = check_answer(step_input, answer, load_modalities(modalities_id), states())
+    if extra_check is not None:  # the area's checks against the store (imrf.human_steps)
+        problems += [p for p in extra_check(answer) if p not in problems]
+    return answer, problems
 
 
 def ask(*, step_input: str, title: str, context: str, modalities_id: str,
-        scripted: dict[str, Any] | None, on_problems: Any) -> BaseModel:
+        scripted: dict[str, Any] | None, on_problems: Any,
+        extra_check: ExtraCheck | None = None) -> BaseModel:
     """The operator's validated answer; `scripted` answers instead of asking (simulation)."""
     if scripted is not None:
-        given, refused = problems_of(step_input, scripted, modalities_id)
+        given, refused = problems_of(step_input, scripted, modalities_id, extra_check)
         if refused or given is None:
             raise ScriptedAnswerError(f"{title}: " + "; ".join(refused))
         return given
@@ -62,7 +70,7 @@ def ask(*, step_input: str, title: str, context: str, modalities_id: str,
             problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                         for e in exc.errors(include_url=False)]
         else:
-            answer, problems = problems_of(step_input, raw, modalities_id)
+            answer, problems = problems_of(step_input, raw, modalities_id, extra_check)
             if not problems and answer is not None:
                 return answer
         logger.warning("Answer to %r not accepted: %s", title, "; ".join(problems))

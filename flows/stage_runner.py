@@ -9,6 +9,7 @@ from prefect import get_run_logger
 from prefect.runtime import flow_run
 
 from flows.human import ask
+from imrf.human_steps import store_hook
 from imrf.stages import load_stages, plan_edition
 from imrf.vocabulary import MessageKind
 from tasks import context
@@ -56,13 +57,18 @@ def run_stage(stage_id: str, edition: int, instance: str = "", *, as_of: dt.date
             record_stage(edition, stage_id, instance, "waiting")
             publish_calendar(edition, as_of)
         logger.info("Human step %r, due %s", step.title, run.human_step_deadline)
+        hook = store_hook(step.input)  # an area's checks and record (e.g. objections)
         answer = ask(
             step_input=step.input, title=step.title, modalities_id=cal.modalities,
             context=(f"IMRF {edition} — {cal.get(milestone).title} ({spec.paragraph}). "
                      f"Please answer by {run.human_step_deadline:%A %d %B %Y}."),
             scripted=scripted,
             on_problems=lambda problems: record_step_open(**opening, problems=problems),
+            extra_check=None if hook is None else (
+                lambda given: hook.check(context.app().store, edition, given)),
         )
+        if hook is not None:
+            hook.record(context.app().store, edition, answer)
         answer_data = answer.model_dump(mode="json")
         record_step_answer(edition, stage_id, instance, answer_data)
         lines.append(f"Operator's answer to “{step.title}”: `{answer_data}`")

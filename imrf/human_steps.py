@@ -9,15 +9,19 @@ of problems; the flow shows them and asks again instead of failing the stage.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from imrf.modalities import Modalities
 from imrf.reference import State
 from imrf.vocabulary import RegionalGroup
+
+if TYPE_CHECKING:
+    from imrf.store import Store
 
 
 def _http_url(value: str) -> str:
@@ -251,3 +255,28 @@ def check_answer(name: str, answer: BaseModel, modalities: Modalities,
                  states: StatesByCode) -> list[str]:
     """The problems with an operator's answer to the human step `name` (empty: accepted)."""
     return CHECKS[name](answer, modalities, states)
+
+
+class StoreHook(Protocol):
+    """What an area adds to a step: checks that need the store (is this name on the PGA
+    list?) and the recording of the accepted answer in its own registry."""
+
+    def check(self, store: Store, edition: int, answer: BaseModel) -> list[str]: ...
+
+    def record(self, store: Store, edition: int, answer: BaseModel) -> None: ...
+
+
+# step input -> "module:attribute" of its StoreHook, imported on first use (the areas own them).
+STORE_HOOKS: dict[str, str] = {
+    "objections": "imrf.forum.objections:STEP_HOOK",
+}
+
+
+def store_hook(name: str) -> StoreHook | None:
+    """The store hook of the human step `name`, if an area registered one."""
+    path = STORE_HOOKS.get(name)
+    if path is None:
+        return None
+    module, _, attribute = path.partition(":")
+    hook: StoreHook = getattr(importlib.import_module(module), attribute)
+    return hook
