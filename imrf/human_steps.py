@@ -120,6 +120,15 @@ class DeclarationAgreed(_Input):
     annex_policy_debate_summary: bool = Field(description="OP41")
 
 
+class InputDecision(_Input):
+    """Accept or reject an input from a submitter who is not in the contact registry
+    (OP13-14: only accepted inputs are published)."""
+
+    decision: Literal["accept", "reject"]
+    reason: str = Field(default="", max_length=2000,
+                        description="Why it is rejected (required to reject)")
+
+
 INPUTS: dict[str, type[BaseModel]] = {
     "document-issued": DocumentIssued,
     "review-outcome": ReviewOutcome,
@@ -128,6 +137,7 @@ INPUTS: dict[str, type[BaseModel]] = {
     "co-facilitators": CoFacilitators,
     "technical-summaries": TechnicalSummaries,
     "declaration-agreed": DeclarationAgreed,
+    "input-decision": InputDecision,
 }
 
 StatesByCode = Mapping[str, State]
@@ -240,6 +250,13 @@ def check_nothing(answer: BaseModel, modalities: Modalities, states: StatesByCod
     return []
 
 
+def check_input_decision(answer: InputDecision, modalities: Modalities,
+                         states: StatesByCode) -> list[str]:
+    if answer.decision == "reject" and not answer.reason.strip():
+        return ["reason: a rejection needs a reason (it is kept with the input)"]
+    return []
+
+
 CHECKS: dict[str, Callable[..., list[str]]] = {
     "document-issued": check_nothing,
     "review-outcome": check_review_outcome,
@@ -248,6 +265,7 @@ CHECKS: dict[str, Callable[..., list[str]]] = {
     "co-facilitators": check_co_facilitators,
     "technical-summaries": check_technical_summaries,
     "declaration-agreed": check_declaration,
+    "input-decision": check_input_decision,
 }
 
 
