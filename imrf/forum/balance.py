@@ -65,7 +65,7 @@ def balance_report(edition: int, which: Literal["proposed", "final"],
     total = sum(groups.values())
     by_group = _shares(groups, [g.value for g in RegionalGroup], total)
     warnings: list[str] = []
-    cite = f"({rules.paragraph}; thresholds are an {rules.basis})"
+    cite = f"({rules.paragraph}; threshold: {rules.basis.replace('-', ' ')})"
     if total == 0:
         warnings.append(f"the {which} list is empty")
     for share in by_group if total else []:
