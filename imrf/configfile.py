@@ -20,6 +20,19 @@ class ConfigError(ValueError):
     """A data file is missing, malformed or contradictory."""
 
 
+class _Loader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, where a scalar Python refuses (a date 2022-13-45, an
+    integer of 5,000 digits) is a YAML error with its line, not a bare ValueError."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:
+            shown = str(node.value)[:40] if isinstance(node, yaml.ScalarNode) else node.tag
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {shown!r}: {exc}", node.start_mark) from None
+
+
 def default_config_dir() -> Path:
     """The `config/` directory: `IMRF_CONFIG_DIR`, else the one beside the package."""
     env = os.environ.get("IMRF_CONFIG_DIR")
@@ -46,12 +59,18 @@ def load_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
+        line = f": line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}:{line}: invalid YAML: {problem}") from None
+        raise ConfigError(f"{where}{line}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid YAML: nested too deeply") from None
 
 
 def _labelled_location(data: Any, loc: tuple[int | str, ...]) -> str:

@@ -440,7 +440,7 @@ def _merge(base: Any, override: Any) -> Any:
         return merged
     if (
         isinstance(base, list) and isinstance(override, list)
-        and all(isinstance(i, dict) and "id" in i for i in base + override)
+        and all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in base + override)
     ):
         by_id = {item["id"]: item for item in base}
         order = [item["id"] for item in base]
@@ -478,7 +478,10 @@ def _raw(path: Path, config_dir: Path | None, chain: tuple[Path, ...]) -> Any:
         return data
     if not isinstance(parent, str):
         raise ConfigError(f"{display_path(path)}: extends: must be a preset name or a path")
-    parent_path = _resolve_path(parent, config_dir)
+    try:
+        parent_path = _resolve_path(parent, config_dir)
+    except ConfigError as exc:
+        raise ConfigError(f"{display_path(path)}: extends: {exc}") from None
     if parent_path.resolve() in chain:
         raise ConfigError(f"{display_path(path)}: extends: {parent!r} makes a cycle")
     return _merge(_raw(parent_path, config_dir, (*chain, parent_path.resolve())), data)
