@@ -46,5 +46,19 @@ $(CHROMIUM):
 e2e: $(STAMP) $(CHROMIUM)
 	IMRF_E2E_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e -m e2e
 
+# The production topology on this machine (docs/production.md): PostgreSQL from Debian's
+# packages in a cluster of its own (installed when missing, as root), a Prefect server on it
+# with an auth string, the deployments on a process work pool and two workers.
+.PHONY: up-prod down-prod test-prod
+up-prod: $(STAMP)
+	$(BIN)/python -m prod up
+
+down-prod: $(STAMP)
+	$(BIN)/python -m prod down
+
+# The real flows on that topology, and the faults it must survive (tests/prod, ~8 minutes).
+test-prod: $(STAMP)
+	$(BIN)/pytest tests/prod -m prod -p no:cacheprovider
+
 clean:
 	rm -rf $(VENV) .imrf .pytest_cache .mypy_cache .ruff_cache .hypothesis

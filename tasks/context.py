@@ -2,6 +2,10 @@
 
 Adapters (the store, the sender holding the SendGrid key) are built here from the settings,
 never passed as task parameters: parameters are persisted and shown in the UI, a key must not.
+
+Without SENDGRID_API_KEY in the environment, the key is read from the Prefect Secret block
+`imrf-sendgrid-api-key` when the server has one (the production topology: docs/production.md),
+so workers need no key in their environment; without either, e-mail goes to the outbox.
 """
 
 from __future__ import annotations
@@ -10,17 +14,41 @@ import datetime as dt
 from functools import cache
 
 import pendulum
+from pydantic import SecretStr
 
 from imrf.bootstrap import App, build_app
 from imrf.calendar import build_calendar
 from imrf.milestones import EditionCalendar
+from imrf.settings import load_settings
 
 NEW_YORK = "America/New_York"
+SENDGRID_SECRET_BLOCK = "imrf-sendgrid-api-key"  # noqa: S105 (a block name, not a key)
 
 
 @cache
 def app() -> App:
-    return build_app()
+    settings = load_settings()
+    if settings.sendgrid_api_key is None:
+        key = sendgrid_key_from_block()
+        if key is not None:
+            settings = load_settings(sendgrid_api_key=key)
+    return build_app(settings)
+
+
+def sendgrid_key_from_block(name: str = SENDGRID_SECRET_BLOCK) -> SecretStr | None:
+    """The SendGrid key in the server's Secret block `name`; None when there is no such block.
+
+    Any other failure (the server unreachable) propagates: falling back to the outbox would
+    silently stop production e-mail.
+    """
+    from prefect.blocks.system import Secret
+
+    try:
+        block = Secret.load(name, _sync=True)  # type: ignore[call-arg]
+    except ValueError:  # "Unable to find block document named …"
+        return None
+    value = block.get()
+    return SecretStr(value) if isinstance(value, str) and value.strip() else None
 
 
 def reset() -> None:
