@@ -45,7 +45,7 @@ def sendgrid_key_from_block(name: str = SENDGRID_SECRET_BLOCK) -> SecretStr | No
     from prefect.blocks.system import Secret
 
     try:
-        block: Secret[Any] = Secret.load(name, _sync=True)  # type: ignore[call-arg]
+        block: Secret[Any] = Secret.load(name, _sync=True)  # type: ignore[call-arg,assignment]
     except ValueError:  # "Unable to find block document named …"
         return None
     value = block.get()
