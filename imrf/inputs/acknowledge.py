@@ -37,7 +37,7 @@ def acknowledgement_calendar(calendar: EditionCalendar) -> EditionCalendar:
     return calendar.model_copy(update={"milestones": (*calendar.milestones, ack)})
 
 
-def _safe(value: str) -> str:
+def safe_text(value: str) -> str:
     # The renderer refuses its reserved token in any value; a submitter's title may hold it.
     return value.replace(PLACEHOLDER_PREFIX, "-imrf\u2011")
 
@@ -54,7 +54,7 @@ def details(submission: Submission) -> dict[str, str]:
     lines["Language"] = s.language
     lines["Document"] = s.document.link or s.document.filename or ""
     lines["Received"] = s.received_on.isoformat()
-    return {label: _safe(value) for label, value in lines.items()}
+    return {label: safe_text(value) for label, value in lines.items()}
 
 
 def acknowledge(notifier: Notifier, calendar: EditionCalendar,

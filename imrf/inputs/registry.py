@@ -119,9 +119,12 @@ class InputRegistry:
         return self.add(meta, content=content, filename=name)
 
     def add(self, meta: NewInput, *, content: bytes | None = None,
-            filename: str | None = None) -> Submission:
+            filename: str | None = None, recorded_by: str | None = None) -> Submission:
         """Validate and register one input: a file (``content`` and ``filename``) or
-        ``meta.link``. Raises InputRefused (DuplicateInput for a document already in)."""
+        ``meta.link``. Raises InputRefused (DuplicateInput for a document already in).
+
+        ``recorded_by`` names the operator who recorded it (e.g. a regional review's outcome
+        answered in a human step): it is accepted whoever the submitter is."""
         self._check_metadata(meta)
         if (content is None) == (meta.link is None):
             raise InputRefused("give either a file or a link, not both and not neither")
@@ -140,7 +143,7 @@ class InputRegistry:
             self._write_blob(content, document.sha256 or "")
         for _ in range(ID_ATTEMPTS):
             try:
-                return self._insert(meta, document)
+                return self._insert(meta, document, recorded_by)
             except IntegrityError:
                 continue  # another writer took the same id: count again
         raise InputRefused("could not allocate an input id: too many concurrent submissions")
@@ -186,12 +189,14 @@ class InputRegistry:
         finally:
             temporary.unlink(missing_ok=True)
 
-    def _insert(self, meta: NewInput, document: Document) -> Submission:
+    def _insert(self, meta: NewInput, document: Document,
+                recorded_by: str | None) -> Submission:
         with self._store.unit_of_work() as uow:
             conn = uow.connection
             self._refuse_duplicate(conn, meta.edition, document)  # again, inside the write
             contact = _contact(conn, meta.submitter)
-            status, reason = _status_for(meta, contact)
+            status, reason = ((Status.ACCEPTED, None) if recorded_by
+                              else _status_for(meta, contact))
             prefix = f"{meta.edition}-{_slug(meta)}-"
             taken = conn.execute(select(func.count()).select_from(inputs)
                                  .where(inputs.c.id.like(f"{prefix}%"))).scalar_one()
@@ -208,7 +213,8 @@ class InputRegistry:
                 received_on=meta.received_on or _today(), document=document, status=status)
             now = dt.datetime.now(dt.UTC)
             conn.execute(inputs.insert().values(
-                **_row(submission), reason=reason, created_at=now, updated_at=now))
+                **_row(submission), reason=reason, created_at=now, updated_at=now,
+                decided_by=recorded_by[:200] if recorded_by else None))
             uow.commit()
         return submission
 
