@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect.schedules import Cron
 
+from flows.inputs import drop_folder, held_input
 from flows.planning import DEPLOYMENT, plan_cycle
 from flows.stages import STAGE_FLOWS
 from flows.sweep import reminder_sweep
@@ -26,4 +27,14 @@ def runner_deployments() -> list[Any]:
     deployments.append(reminder_sweep.to_deployment(
         name=DEPLOYMENT, tags=["imrf"], description=reminder_sweep.description,
         schedules=[Cron(SWEEP_CRON, timezone=TIMEZONE)]))
+    # Inputs (OP13): the drop folder every few minutes (config/inputs.yaml), one run at a
+    # time; held inputs each get a run started by the drop folder, waiting for an operator.
+    from imrf.inputs.config import load_inputs_config
+
+    poll = load_inputs_config().drop_folder.poll_minutes
+    deployments.append(drop_folder.to_deployment(
+        name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=drop_folder.description,
+        schedules=[Cron(f"*/{poll} * * * *", timezone=TIMEZONE)], concurrency_limit=1))
+    deployments.append(held_input.to_deployment(
+        name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=held_input.description))
     return deployments

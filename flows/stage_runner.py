@@ -71,6 +71,10 @@ def run_stage(stage_id: str, edition: int, instance: str = "", *, as_of: dt.date
             hook.record(context.app().store, edition, answer)
         answer_data = answer.model_dump(mode="json")
         record_step_answer(edition, stage_id, instance, answer_data)
+        if step.input == "review-outcome":  # the outcome is a regional input (OP13, issue 5)
+            from flows.inputs import record_review_outcome
+
+            sends += record_review_outcome(edition, instance, answer_data, as_of)
         lines.append(f"Operator's answer to “{step.title}”: `{answer_data}`")
         for then in step.then_notify:
             sends.append(notify_milestone(edition, then, MessageKind.NOTICE))
