@@ -7,10 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from imrf.cli.app import app, fail
+
+if TYPE_CHECKING:
+    from imrf.bootstrap import App
+    from imrf.site.serve import SiteServer
 
 
 @app.command()
@@ -42,7 +47,7 @@ def run(
             server = start_server(api, settings.data_dir / "logs" / "prefect-server.log")
         except RuntimeError as exc:
             fail(str(exc), code=1)
-    serving = None
+    serving = site = None
     try:
         from imrf.bootstrap import build_app
         from imrf.contacts import read_csv
@@ -55,8 +60,10 @@ def run(
         serving = subprocess.Popen([sys.executable, "-m", "deployments.serve"])
         _wait_for_deployments(serving)
         editions = _plan()
+        site = _serve_site(imrf, editions)
         ui = api.removesuffix("/api")
-        typer.echo(f"\nPrefect UI: {ui}\nOutbox:     {settings.outbox_dir}\n"
+        typer.echo(f"\nPrefect UI:     {ui}\nInputs website: {site.url}\n"
+                   f"Outbox:         {settings.outbox_dir}\n"
                    f"Planned editions: {', '.join(map(str, editions))}\n")
         _print_next_milestones(editions)
         if plan_only:
@@ -67,6 +74,8 @@ def run(
     except KeyboardInterrupt:
         typer.echo("\nStopping ...")
     finally:
+        if site is not None:
+            site.stop()
         stop(serving)
         stop(server)
 
@@ -85,6 +94,19 @@ def _wait_for_deployments(serving: subprocess.Popen[bytes], wait: float = 120.0)
         except Exception:
             time.sleep(1)
     fail("the deployments did not appear in time", code=1)
+
+
+def _serve_site(imrf: App, editions: list[int]) -> SiteServer:
+    """Bring the inputs website (OP14) of the planned editions up to date; serve it."""
+    from imrf.site.publish import publish_edition, site_dir
+    from imrf.site.serve import SiteServer
+
+    for edition in editions:
+        try:
+            typer.echo(publish_edition(imrf, edition).line())
+        except Exception as exc:  # the cycle is served even when the website is not
+            typer.echo(f"The inputs website of IMRF {edition} was not built: {exc}", err=True)
+    return SiteServer(site_dir(imrf.settings.data_dir))
 
 
 def _plan() -> list[int]:
