@@ -9,11 +9,9 @@ file: never another exception, never a hang.
 
 from __future__ import annotations
 
-import copy
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -27,7 +25,7 @@ from imrf.editions import load_editions
 from imrf.modalities import load_modalities
 
 from .profile import fuzz
-from .strategies import nasty_text
+from .strategies import mutated_tree, nasty_text
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 FILES = {
@@ -61,38 +59,6 @@ def fresh_caches() -> Iterator[None]:
     yield
     load_modalities.cache_clear()
     load_editions.cache_clear()
-
-
-def slots(node: Any) -> list[tuple[Any, Any]]:
-    """Every (container, key or index) in a parsed YAML tree, the root's children first."""
-    found: list[tuple[Any, Any]] = []
-    items = node.items() if isinstance(node, dict) else enumerate(node)
-    for key, child in items:
-        found.append((node, key))
-        if isinstance(child, dict | list) and child:
-            found.extend(slots(child))
-    return found
-
-
-@st.composite
-def tree_mutation(draw: st.DrawFn, original: Any) -> str:
-    data = copy.deepcopy(original)
-    for _ in range(draw(st.integers(1, 3))):
-        places = slots(data)
-        container, key = places[draw(st.integers(0, len(places) - 1))]
-        how = draw(st.sampled_from(["delete", "replace", "rename", "add", "double"]))
-        event(f"tree: {how}")
-        if how == "delete":
-            del container[key]
-        elif how == "replace":
-            container[key] = draw(yaml_values)
-        elif how == "rename" and isinstance(container, dict):
-            container[f"{key}{draw(st.sampled_from(['x', '_', ' ', '2']))}"] = container.pop(key)
-        elif how == "add" and isinstance(container, dict):
-            container[draw(st.text(min_size=1, max_size=8))] = draw(yaml_values)
-        elif isinstance(container, list):
-            container.append(copy.deepcopy(container[key]))
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
 @st.composite
@@ -129,7 +95,10 @@ def text_mutation(draw: st.DrawFn, text: str) -> bytes:
 def mutated(name: str) -> st.SearchStrategy[bytes]:
     text = (CONFIG / FILES[name]).read_text(encoding="utf-8")
     original = yaml.safe_load(text)
-    return st.one_of(tree_mutation(original).map(str.encode), text_mutation(text))
+    return st.one_of(
+        mutated_tree(original, yaml_values).map(
+            lambda data: yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode()),
+        text_mutation(text))
 
 
 def load(name: str, config: Path) -> object:
@@ -179,7 +148,7 @@ def test_editions_file_mutations(config: Path, data: bytes) -> None:
     assert_loads_or_one_line("editions", config, data)
 
 
-@fuzz(25)
+@fuzz(10)
 @given(name=st.sampled_from(sorted(FILES)), data=st.data())
 def test_calendar_cli_on_mutated_files_exits_0_or_one_line_error(
     config: Path, name: str, data: st.DataObject
