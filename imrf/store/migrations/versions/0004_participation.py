@@ -8,6 +8,7 @@ Create Date: 2026-11-27
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,12 +28,12 @@ def _timestamps() -> list[sa.Column[object]]:
     ]
 
 
-def _id() -> list[sa.SchemaItem]:
+def _id() -> list[Any]:
     return [sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
             sa.Column("edition", sa.Integer(), nullable=False)]
 
 
-def _candidate_fk(table: str) -> list[sa.SchemaItem]:
+def _candidate_fk(table: str) -> list[Any]:
     return [
         sa.Column("candidate_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
