@@ -129,7 +129,8 @@ class Reference:
 
 def submission_digest(submission: Submission, source: Path | None) -> str:
     """Changes whenever anything the site shows of the input may change."""
-    return hashlib.sha1(f"{submission.model_dump_json()}\0{source}".encode(),
+    # repr, not JSON: it cannot fail, even on a lone surrogate (it shows it escaped).
+    return hashlib.sha1(f"{submission!r}\0{source}".encode("utf-8", "backslashreplace"),
                         usedforsecurity=False).hexdigest()
 
 

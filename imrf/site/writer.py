@@ -99,6 +99,14 @@ class IncrementalWriter:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def _remove_empty_folders(self, folder: str) -> None:
+        while folder != self._root and folder.startswith(self._root + os.sep):
+            try:
+                os.rmdir(folder)  # only an empty one
+            except OSError:
+                return
+            folder = os.path.dirname(folder)
+
     def _target(self, relative: str) -> str:
         target = os.path.join(self._root, _checked(relative))
         parent = os.path.dirname(target)
@@ -135,8 +143,10 @@ class IncrementalWriter:
         removed = 0
         for relative in sorted(self._stale - set(self.pages) - set(self.documents)):
             with contextlib.suppress(ValueError, OSError):
-                os.unlink(os.path.join(self._root, _checked(relative)))
+                target = os.path.join(self._root, _checked(relative))
+                os.unlink(target)
                 removed += 1
+                self._remove_empty_folders(os.path.dirname(target))
         manifest = {"version": _VERSION, "fingerprint": self.fingerprint,
                     "pages": self.pages, "documents": self.documents}
         write_atomic(self.folder / MANIFEST,
