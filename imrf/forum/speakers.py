@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -146,7 +146,7 @@ def forum_days(calendar: EditionCalendar, modalities: Modalities) -> list[dt.dat
 
 
 def check_inscription(inscription: Inscription, modalities: Modalities, states: StatesByCode,
-                      inscribed: Iterable[str] = ()) -> list[str]:
+                      inscribed: Collection[str] = ()) -> list[str]:
     """Why the inscription cannot go on the list (empty: it can)."""
     rules = rules_of(modalities)
     problems = []
@@ -154,7 +154,7 @@ def check_inscription(inscription: Inscription, modalities: Modalities, states: 
     if state is None:
         problems.append(f"{inscription.state} is not a Member or observer State: only States "
                         f"deliver statements in the general debate ({rules.paragraph})")
-    elif inscription.state in set(inscribed):
+    elif inscription.state in inscribed:
         problems.append(f"{state.name} ({state.iso3}) is already inscribed")
     levels = [level.id for level in rules.levels]
     if inscription.level not in levels:
@@ -223,12 +223,12 @@ def inscribe(store: Store, edition: int, inscription: Inscription, modalities: M
 def inscribe_many(store: Store, edition: int, items: Sequence[Inscription],
                   modalities: Modalities, states: StatesByCode) -> None:
     """Inscribe a batch in its order, all or nothing."""
-    taken = [i.state for i in inscriptions(store, edition)]
+    taken = {i.state for i in inscriptions(store, edition)}
     problems = []
     for number, item in enumerate(items, start=1):
         problems += [f"item {number}: {p}"
                      for p in check_inscription(item, modalities, states, taken)]
-        taken.append(item.state)
+        taken.add(item.state)
     if problems:
         more = f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
         raise ForumError("; ".join(problems[:SHOWN]) + more)
