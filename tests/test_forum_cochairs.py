@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from test_human_steps import BALANCED
 
 from imrf.forum.cochairs import (
     appoint_co_chairs,
@@ -21,21 +22,6 @@ from imrf.store import Store
 
 M = load_modalities()
 S = states()
-
-BALANCED = {"roundtables": [
-    {"roundtable": 1, "co_chairs": [
-        {"state": "KEN", "representative": "Rep A", "gender": "female"},
-        {"state": "DEU", "representative": "Rep B", "gender": "male"}]},
-    {"roundtable": 2, "co_chairs": [
-        {"state": "MEX", "representative": "Rep C", "gender": "female"},
-        {"state": "BGD", "representative": "Rep D", "gender": "male"}]},
-    {"roundtable": 3, "co_chairs": [
-        {"state": "POL", "representative": "Rep E", "gender": "female"},
-        {"state": "GHA", "representative": "Rep F", "gender": "male"}]},
-    {"roundtable": 4, "co_chairs": [
-        {"state": "PHL", "representative": "Rep G", "gender": "male"},
-        {"state": "CAN", "representative": "Rep H", "gender": "female"}]},
-]}
 
 
 def one_group_pair() -> CoChairs:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_forum_cochairs import BALANCED
+from test_human_steps import BALANCED
 from typer.testing import CliRunner
 
 from imrf.calendar import build_calendar
