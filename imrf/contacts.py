@@ -46,6 +46,9 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # Control characters (Unicode category Cc), line/paragraph separators (Zl, Zp) and unpaired
 # surrogates (Cs): a value goes into mail headers and must stay on one line.
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# RFC 2047 encoded words: Python's email package (3.11.7 here) decodes one in a display
+# name and writes the decoded CR/LF into the header, opening a header of its own.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 _AUDIENCES = {audience.value: audience for audience in Audience}
 _AUDIENCE_ORDER = {audience: index for index, audience in enumerate(Audience)}
 
@@ -249,6 +252,9 @@ def _text(column: str, *, required: bool) -> Any:
             return "" if column == "organization" else None
         if len(value) > _LIMITS[column]:
             raise ValueError(f"longer than {_LIMITS[column]} characters")
+        if _ENCODED_WORD.search(value):
+            raise ValueError("contains an encoded word (=?charset?q?...?=), which mail software "
+                             "decodes: it could hide a line break in a mail header")
         return value
 
     return check
