@@ -109,10 +109,11 @@ def request_review(input_id: str) -> str | None:
             name=deployment_name(HELD_INPUT_FLOW), parameters={"input_id": input_id},
             timeout=0, as_subflow=False, flow_run_name=f"held-{input_id}",
             idempotency_key=f"held-input-{input_id}", tags=["imrf", "imrf-inputs"])
-    except Exception as exc:  # no server deployment (tests, a bare `python -m`)
-        logger.warning("Input %s is held; no review run started (%s): decide with `imrf "
-                       "inputs accept %s` or `imrf inputs reject %s --reason ...`",
-                       input_id, exc, input_id, input_id)
+    except Exception as exc:  # no such deployment served (tests, a bare `python -m`)
+        why = type(exc).__name__ + (f": {exc}" if str(exc) not in ("", "None") else "")
+        logger.warning("Input %s is held; no %s run started (%s): decide with `imrf inputs "
+                       "accept %s` or `imrf inputs reject %s --reason ...`", input_id,
+                       deployment_name(HELD_INPUT_FLOW), why, input_id, input_id)
         return None
     return str(run.id)
 

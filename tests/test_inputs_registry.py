@@ -186,3 +186,38 @@ def test_the_tracker_counts_accepted_and_held_not_rejected(registry: InputRegist
     assert "KEN" not in codes and "FRA" not in codes and "BRA" in codes
     assert "eca" not in codes and "ece" in codes
     assert len(tracker.missing) == 191 + 4
+
+
+def test_a_regional_review_outcome_becomes_an_accepted_regional_input(
+        registry: InputRegistry) -> None:
+    import datetime as dt
+
+    from imrf.human_steps import ReviewOutcome
+    from imrf.inputs.review_outcome import register_review_outcome
+    from imrf.vocabulary import Commission
+
+    add_contacts(registry.store, ("amina@eca.example.int", "Amina",
+                                  "Economic Commission for Africa (demo)",
+                                  "regional-commissions"))
+    answer = ReviewOutcome(title="Africa regional review", link="https://eca.example.int/r",
+                           held_from=dt.date(2029, 8, 1), held_to=dt.date(2029, 8, 3))
+
+    def record(commission: Commission) -> Any:
+        return register_review_outcome(registry, edition=2030, commission=commission,
+                                       answer=answer, received_on=dt.date(2029, 8, 4),
+                                       secretariat_email="no-reply@imrf.example.org")
+
+    first = record(Commission.ECA)
+    s = first.submission
+    assert first.acknowledge and s.status is Status.ACCEPTED
+    assert (s.id, s.level, s.commission, s.submitter_email) == (
+        "2030-eca-1", "regional", "eca", "amina@eca.example.int")
+    assert s.objectives == tuple(range(1, 24)) and s.document.link == answer.link
+    assert record(Commission.ECA).submission == s  # a re-run finds it, adds nothing
+    assert rows(registry.store) == 1
+    # No contact for ECE: recorded from the secretariat, accepted, not acknowledged.
+    other = register_review_outcome(
+        registry, edition=2030, commission=Commission.ECE,
+        answer=answer.model_copy(update={"link": "https://ece.example.int/r"}),
+        received_on=dt.date(2029, 8, 4), secretariat_email="no-reply@imrf.example.org")
+    assert not other.acknowledge and other.submission.status is Status.ACCEPTED
