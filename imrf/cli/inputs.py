@@ -147,16 +147,7 @@ def accept_command(
     output: Format = OutputFormat.TABLE,
 ) -> None:
     """Accept a held input: it is published and its submitter acknowledged (once)."""
-    from imrf.inputs.registry import InputStateError, UnknownInput
-
-    with opened() as (application, registry):
-        try:
-            submission = registry.accept(input_id, actor=by)
-        except (UnknownInput, InputStateError) as exc:
-            fail(str(exc))
-        record = registry.record(submission.id)
-        ack = _acknowledge(application, submission)
-    _print_outcome(record, ack, output)
+    _decide(input_id, None, by, output)
 
 
 @inputs_app.command("reject")
@@ -168,15 +159,7 @@ def reject_command(
 ) -> None:
     """Reject a held (or withdraw an accepted) input: it is not published. The document
     stays stored."""
-    from imrf.inputs.registry import InputStateError, UnknownInput
-
-    with opened() as (_, registry):
-        try:
-            submission = registry.reject(input_id, reason, actor=by)
-        except (UnknownInput, InputStateError) as exc:
-            fail(str(exc))
-        record = registry.record(submission.id)
-    _print_outcome(record, None, output)
+    _decide(input_id, reason, by, output)
 
 
 @inputs_app.command("list")
@@ -209,6 +192,21 @@ def status_command(edition: Edition, output: Format = OutputFormat.TABLE) -> Non
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _decide(input_id: str, rejection: str | None, by: str, output: OutputFormat) -> None:
+    """Accept (``rejection`` None, then acknowledge) or reject an input, and say so."""
+    from imrf.inputs.registry import InputStateError, UnknownInput
+
+    with opened() as (application, registry):
+        try:
+            submission = (registry.accept(input_id, actor=by) if rejection is None
+                          else registry.reject(input_id, rejection, actor=by))
+        except (UnknownInput, InputStateError) as exc:
+            fail(str(exc))
+        record = registry.record(submission.id)
+        ack = _acknowledge(application, submission)
+    _print_outcome(record, ack, output)
 
 
 def _acknowledge(application: App, submission: Submission) -> dict[str, Any] | None:
