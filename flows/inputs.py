@@ -215,6 +215,10 @@ def held_input(input_id: str, answer: dict[str, Any] | None = None) -> dict[str,
                         modalities_id=calendar.modalities, scripted=answer,
                         on_problems=lambda problems: None)
     assert isinstance(decision, InputDecision)
+    current = reg.get(input_id).status
+    if current is not Status.HELD:  # decided meanwhile, e.g. with `imrf inputs accept`
+        logger.info("Input %s was %s meanwhile: answer not applied", input_id, current)
+        return {"input_id": input_id, "status": current.value, "decided": False}
     actor = f"prefect run {flow_run.get_id() or ''}".strip()
     acknowledgement = None
     if decision.decision == "accept":
