@@ -40,6 +40,7 @@ from imrf.site.views import (
     DocumentPath,
     InputView,
     Reference,
+    document_href,
     http_link,
     input_view,
     regional_group,
@@ -159,7 +160,7 @@ def build_site(
         for entry in entries:
             sha = entry.submission.document.sha256
             if entry.source is not None and sha is not None:
-                writer.document(builder.view(entry).document.href or "", sha, entry.source)
+                writer.document(document_href(entry.submission), sha, entry.source)
         removed = writer.finish()
         _write_root(output)
     return SiteReport(edition=edition, output=output, inputs=len(entries),

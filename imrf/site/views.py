@@ -176,5 +176,11 @@ def _document_view(submission: Submission, source: Path | None) -> DocumentView:
     label = f"{name} ({kind}, {size_label(doc.size or 0)})"
     if source is None:
         return DocumentView(href=None, stored=True, label=f"{label}: not available online")
-    return DocumentView(href=f"documents/{submission.id}/{name}", stored=True, label=label,
+    return DocumentView(href=document_href(submission), stored=True, label=label,
                         source=source)
+
+
+def document_href(submission: Submission) -> str:
+    """Where a stored document is published, relative to the edition's folder."""
+    doc = submission.document
+    return f"documents/{submission.id}/{safe_filename(doc.filename, doc.media_type)}"
