@@ -93,7 +93,7 @@ def test_every_page_and_filter_is_pre_rendered(tmp_path: Path,
     assert "Reduce vulnerabilities" in seven  # the objective's title from the reference
     overview = read(site, "objectives/index.html")
     assert overview.count('<h2><a href="../objective/') == 23
-    page = read(site, "inputs/ken-review/index.html")
+    page = read(site, "inputs/ken-review.html")
     assert "Kenya" in page and "African States" in page
     assert 'href="https://example.org/review.pdf"' in page
     index = read(site, "index.html")
@@ -117,7 +117,7 @@ def test_only_accepted_inputs_of_the_edition_are_published(tmp_path: Path,
     index = read(tmp_path / "site", "index.html")
     assert "Review ok" in index
     assert not any(f"Review {name}" in index for name in ("held", "rejected", "other-year"))
-    assert not (tmp_path / "site" / "2030" / "inputs" / "held").exists()
+    assert not (tmp_path / "site" / "2030" / "inputs" / "held.html").exists()
 
 
 def test_submitter_text_is_escaped_everywhere(tmp_path: Path, calendar: EditionCalendar) -> None:
@@ -126,12 +126,12 @@ def test_submitter_text_is_escaped_everywhere(tmp_path: Path, calendar: EditionC
     build_site(edition=EDITION, submissions=[hostile], calendar=calendar,
                output=tmp_path / "site")
     site = tmp_path / "site"
-    for relative in ("index.html", "inputs/hostile/index.html", "objective/7/index.html",
+    for relative in ("index.html", "inputs/hostile.html", "objective/7/index.html",
                      "objectives/index.html", "level/national/index.html"):
         html = read(site, relative)
         assert "<script>" not in html and "<img" not in html, relative
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, relative
-    page = read(site, "inputs/hostile/index.html")
+    page = read(site, "inputs/hostile.html")
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "lang=\"en&#34;" not in page  # an invalid language tag gets no lang attribute
     feed = ET.fromstring(read(site, "feed.xml"))
@@ -155,7 +155,7 @@ def test_links_are_http_only(tmp_path: Path, calendar: EditionCalendar) -> None:
     bad = submission("bad-link").model_copy(update={"document": Document.model_construct(
         link="javascript:alert(1)", filename=None, media_type=None, size=None, sha256=None)})
     build_site(edition=EDITION, submissions=[bad], calendar=calendar, output=tmp_path / "s")
-    page = read(tmp_path / "s", "inputs/bad-link/index.html")
+    page = read(tmp_path / "s", "inputs/bad-link.html")
     assert "javascript:" not in page
     assert "no valid link was given" in page
     for href in parse(page).hrefs:
@@ -178,13 +178,13 @@ def test_stored_documents_are_copied_under_a_sanitised_name(tmp_path: Path,
     report = build_site(edition=EDITION, submissions=[stored, page_only], calendar=calendar,
                         output=tmp_path / "s",
                         documents=lambda s: blob if s.id == "stored" else None)
-    copied = tmp_path / "s" / "2030" / "documents" / "stored"
-    assert [p.name for p in copied.iterdir()] == ["passwd-Rapport-e.pdf"]
-    assert (copied / "passwd-Rapport-e.pdf").read_bytes() == b"%PDF-1.7 report"
+    copied = tmp_path / "s" / "2030" / "documents"
+    assert [p.name for p in copied.iterdir()] == ["stored-passwd-Rapport-e.pdf"]
+    assert (copied / "stored-passwd-Rapport-e.pdf").read_bytes() == b"%PDF-1.7 report"
     assert report.copied == 1
-    page = read(tmp_path / "s", "inputs/stored/index.html")
-    assert 'href="../../documents/stored/passwd-Rapport-e.pdf" download' in page
-    assert "not available online" in read(tmp_path / "s", "inputs/elsewhere/index.html")
+    page = read(tmp_path / "s", "inputs/stored.html")
+    assert 'href="../documents/stored-passwd-Rapport-e.pdf" download' in page
+    assert "not available online" in read(tmp_path / "s", "inputs/elsewhere.html")
     # A submitter's HTML is never published as a page of the site.
     assert safe_filename("page.html", "text/html") == "page.html.txt"
     assert safe_filename("..\\..\\x.exe", "application/x-msdownload") == "x.bin"
@@ -246,7 +246,7 @@ def test_atom_feed_is_valid_and_newest_first(tmp_path: Path, calendar: EditionCa
     newest = max(inputs, key=lambda s: (s.received_on, [-ord(c) for c in s.id]))
     link = entries[0].find(f"{ATOM}link")
     assert link is not None and link.get("href") == (
-        f"https://inputs.example.org/2030/inputs/{newest.id}/index.html")
+        f"https://inputs.example.org/2030/inputs/{newest.id}.html")
 
 
 def test_rebuild_writes_only_what_changed(tmp_path: Path, calendar: EditionCalendar) -> None:
@@ -255,7 +255,7 @@ def test_rebuild_writes_only_what_changed(tmp_path: Path, calendar: EditionCalen
     first = build_site(edition=EDITION, submissions=inputs, calendar=calendar, output=output)
     again = build_site(edition=EDITION, submissions=inputs, calendar=calendar, output=output)
     assert again.written == 0 and again.pages == first.pages
-    untouched = output / "2030" / "inputs" / inputs[5].id / "index.html"
+    untouched = output / "2030" / "inputs" / f"{inputs[5].id}.html"
     before = untouched.stat().st_mtime_ns
     late = submission("late", received_on=dt.date(2030, 3, 1), objectives=(9,))
     after = build_site(edition=EDITION, submissions=[*inputs, late], calendar=calendar,
@@ -269,7 +269,7 @@ def test_rebuild_writes_only_what_changed(tmp_path: Path, calendar: EditionCalen
     build_site(edition=EDITION, submissions=[*inputs, late], calendar=calendar, output=output)
     assert untouched.exists()
     final = build_site(edition=EDITION, submissions=inputs, calendar=calendar, output=output)
-    assert final.removed == 1 and not (output / "2030" / "inputs" / "late").exists()
+    assert final.removed == 1 and not (output / "2030" / "inputs" / "late.html").exists()
     assert "Review late" not in read(output, "index.html")
 
 
@@ -283,7 +283,7 @@ def test_a_changed_input_is_republished_in_every_list(tmp_path: Path,
                output=output)
     objective = retitled.objectives[0]
     for relative in ("index.html", f"objective/{objective}/index.html",
-                     f"inputs/{retitled.id}/index.html"):
+                     f"inputs/{retitled.id}.html"):
         html = read(output, relative)
         assert "A corrected title" in html and inputs[0].title not in html, relative
 
@@ -308,4 +308,4 @@ def test_manifest_lists_pages_and_documents(tmp_path: Path, calendar: EditionCal
     build_site(edition=EDITION, submissions=[submission("one")], calendar=calendar,
                output=tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "2030" / ".manifest.json").read_text())
-    assert "inputs/one/index.html" in manifest["pages"] and manifest["documents"] == {}
+    assert "inputs/one.html" in manifest["pages"] and manifest["documents"] == {}

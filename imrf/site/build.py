@@ -10,8 +10,8 @@ Layout of the output folder (every link is relative, so the site works from any 
     <edition>/objective/<n>/        1 to 23: the inputs that address the objective
     <edition>/objectives/           the 23 objectives with their counts and latest inputs
     <edition>/calendar/             the edition's milestones
-    <edition>/inputs/<id>/          one page per input: its metadata and document
-    <edition>/documents/<id>/<name> the stored documents, under a sanitised name
+    <edition>/inputs/<id>.html      one page per input: its metadata and document
+    <edition>/documents/<id>-<name> the stored documents, under a sanitised name
     <edition>/feed.xml              Atom feed of the newest inputs
 """
 
@@ -316,10 +316,10 @@ class _Builder:
         def render() -> str:
             view = self.view(entry)
             return self.env.get_template("input.html.j2").render(
-                self._common("../../", "inputs", f"{view.title}: IMRF {self.edition} input"),
+                self._common("../", "inputs", f"{view.title}: IMRF {self.edition} input"),
                 item=view)
 
-        self.writer.page(f"inputs/{entry.submission.id}/index.html",
+        self.writer.page(f"inputs/{entry.submission.id}.html",
                          key_of("input", entry.digest), render)
 
     def _objectives(self, members: dict[tuple[str, str], list[_Entry]]) -> None:

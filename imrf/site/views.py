@@ -183,4 +183,5 @@ def _document_view(submission: Submission, source: Path | None) -> DocumentView:
 def document_href(submission: Submission) -> str:
     """Where a stored document is published, relative to the edition's folder."""
     doc = submission.document
-    return f"documents/{submission.id}/{safe_filename(doc.filename, doc.media_type)}"
+    # One folder for all: no directory to create per input.
+    return f"documents/{submission.id}-{safe_filename(doc.filename, doc.media_type)}"

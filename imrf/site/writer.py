@@ -127,14 +127,21 @@ class IncrementalWriter:
         self.written += 1
 
     def document(self, relative: str, sha256: str, source: Path) -> None:
-        """Copy a stored document unless the same content is already there."""
+        """Publish a stored document unless the same content is already there."""
         self.documents[relative] = sha256
         target = os.path.join(self._root, _checked(relative))
         if self._old_documents.get(relative) == sha256 and os.path.exists(target):
             return
         target = self._target(relative)
         temporary = _temporary(target)
-        shutil.copyfile(source, temporary)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        try:
+            # Stored documents are content-addressed and never change: a hard link costs no
+            # space and no copying. Another file system (or no link support): copy.
+            os.link(source, temporary)
+        except OSError:
+            shutil.copyfile(source, temporary)
         os.replace(temporary, target)
         self.copied += 1
 
