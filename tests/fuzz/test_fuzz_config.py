@@ -138,7 +138,7 @@ def test_adopted_preset_mutations(config: Path, data: bytes) -> None:
     assert_loads_or_one_line("a-res-73-326", config, data)
 
 
-@fuzz(80)
+@fuzz(60)
 @given(data=mutated("editions"))
 @example(data=b"default_modalities: zero-draft-2019\nforum_start: 2026-13-45\n")
 @example(data=b"default_modalities: " + b"9" * 5000 + b"\n")

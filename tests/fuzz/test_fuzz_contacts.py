@@ -152,7 +152,7 @@ def cli_store(cli_env: dict[str, str]) -> Iterator[Store]:
     store.dispose()
 
 
-@fuzz(120)
+@fuzz(80)
 @given(file=csv_files())
 def test_cli_import_of_any_csv_refuses_reports_or_imports(
     cli_env: dict[str, str], cli_store: Store, tmp_path_factory: pytest.TempPathFactory,
