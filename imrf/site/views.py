@@ -129,8 +129,11 @@ class Reference:
 
 def submission_digest(submission: Submission, source: Path | None) -> str:
     """Changes whenever anything the site shows of the input may change."""
-    # repr, not JSON: it cannot fail, even on a lone surrogate (it shows it escaped).
-    return hashlib.sha1(f"{submission!r}\0{source}".encode("utf-8", "backslashreplace"),
+    # The repr of the field values: it cannot fail, even on a lone surrogate (shown escaped),
+    # and is several times faster than the models' own repr or JSON.
+    fields = [value for name, value in submission.__dict__.items() if name != "document"]
+    text = repr((fields, tuple(submission.document.__dict__.values()), str(source)))
+    return hashlib.sha1(text.encode("utf-8", "backslashreplace"),
                         usedforsecurity=False).hexdigest()
 
 
