@@ -9,6 +9,7 @@ with scripted answers. Running the same simulation again sends nothing new: the 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from typing import Any
 
@@ -33,6 +34,7 @@ class CountingSender(Sender):
         self.inner = inner
         self.seen: dict[tuple[int, str, str], set[str]] = {}
         self.duplicates = 0
+        self._lock = threading.Lock()  # the notifier sends from several threads
 
     def chunks(self, batch: MessageBatch) -> list[MessageBatch]:
         return self.inner.chunks(batch)
@@ -40,10 +42,12 @@ class CountingSender(Sender):
     def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
         # Set arithmetic per chunk: the simulation hands over hundreds of thousands.
         emails = [p.email.lower() for p in chunk.recipients]
-        seen = self.seen.setdefault((chunk.edition, chunk.milestone, chunk.kind.value), set())
-        before = len(seen)
-        seen.update(emails)
-        self.duplicates += len(emails) - (len(seen) - before)
+        with self._lock:
+            seen = self.seen.setdefault((chunk.edition, chunk.milestone, chunk.kind.value),
+                                        set())
+            before = len(seen)
+            seen.update(emails)
+            self.duplicates += len(emails) - (len(seen) - before)
         return self.inner.send_chunk(chunk)
 
 
