@@ -9,6 +9,7 @@ with scripted answers. Running the same simulation again sends nothing new: the 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from typing import Any
 
@@ -31,19 +32,23 @@ class CountingSender(Sender):
 
     def __init__(self, inner: Sender) -> None:
         self.inner = inner
-        self.seen: Counter[tuple[int, str, str, str]] = Counter()
+        self.seen: dict[tuple[int, str, str], set[str]] = {}
+        self.duplicates = 0
+        self._lock = threading.Lock()  # the notifier sends from several threads
 
     def chunks(self, batch: MessageBatch) -> list[MessageBatch]:
         return self.inner.chunks(batch)
 
     def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
-        for p in chunk.recipients:
-            self.seen[(chunk.edition, chunk.milestone, chunk.kind.value, p.email.lower())] += 1
+        # Set arithmetic per chunk: the simulation hands over hundreds of thousands.
+        emails = [p.email.lower() for p in chunk.recipients]
+        with self._lock:
+            seen = self.seen.setdefault((chunk.edition, chunk.milestone, chunk.kind.value),
+                                        set())
+            before = len(seen)
+            seen.update(emails)
+            self.duplicates += len(emails) - (len(seen) - before)
         return self.inner.send_chunk(chunk)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(n - 1 for n in self.seen.values() if n > 1)
 
 
 @flow(name="imrf-simulate", log_prints=True)

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imrf.calendar import calendars_overlapping
-from imrf.ledger import Ledger
+from imrf.ledger import Occasion
 from imrf.notify import occasion
 from imrf.reminders import due_reminders
 from imrf.vocabulary import MessageKind
@@ -17,20 +17,6 @@ from tasks import context
 from tasks.artifacts import publish_stage_summary
 from tasks.notifications import notify_milestone, transient
 from tasks.records import mark_escalated, overdue_steps
-
-
-def settled_occasions(ledger: Ledger, editions: list[int]) -> set[tuple[int, str]]:
-    """(edition, occasion) pairs with ledger rows and none left to send."""
-    open_states = {"pending", "failed"}
-    seen: set[tuple[int, str]] = set()
-    unsettled: set[tuple[int, str]] = set()
-    for edition in editions:
-        for row in ledger.summary(edition):
-            pair = (row.edition, row.milestone)
-            seen.add(pair)
-            if row.state.value in open_states:
-                unsettled.add(pair)
-    return seen - unsettled
 
 
 @flow(name="imrf-reminder-sweep", persist_result=True, log_prints=True)
@@ -78,11 +64,13 @@ def send_due_reminders(editions: list[int], as_of: dt.date) -> list[dict[str, An
     """
     app = context.app()
     calendars = [context.calendar(e) for e in editions]
-    settled = settled_occasions(app.ledger, editions)
+    due = [(reminder, Occasion(reminder.edition, occasion(
+        reminder.milestone, MessageKind.REMINDER, reminder.days_before), MessageKind.REMINDER))
+        for reminder in due_reminders(calendars, as_of)]
+    settled = app.ledger.settled(o for _, o in due)
     sends = []
-    for reminder in due_reminders(calendars, as_of):
-        name = occasion(reminder.milestone, MessageKind.REMINDER, reminder.days_before)
-        if (reminder.edition, name) in settled:
+    for reminder, ledger_occasion in due:
+        if ledger_occasion in settled:
             continue
         cal = next(c for c in calendars if c.edition == reminder.edition)
         summary = app.notifier.notify(calendar=cal, milestone_id=reminder.milestone,

@@ -295,6 +295,24 @@ class Ledger:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def settled(self, occasions: Iterable[Occasion]) -> set[Occasion]:
+        """Those of ``occasions`` that have rows and none left to send (pending or failed).
+
+        One index range per occasion: a daily sweep asks about the few reminders due that
+        day, and must not count a ledger of hundreds of thousands of rows to answer.
+        """
+        open_states = {DeliveryState.PENDING.value, DeliveryState.FAILED.value}
+        settled: set[Occasion] = set()
+        with self._store.unit_of_work(read_only=True) as uow:
+            for occasion in set(occasions):
+                query = (select(messages.c.state).where(*_occasion_filter(occasion))
+                         .group_by(messages.c.state))
+                states = set(uow.connection.execute(query).scalars())
+                if states and not states & open_states:
+                    settled.add(occasion)
+        return settled
+
+
     def summary(self, edition: int | None = None) -> list[SummaryRow]:
         """Message counts by edition, milestone, kind and state."""
         columns = [messages.c.edition, messages.c.milestone, messages.c.kind, messages.c.state]

@@ -4,6 +4,11 @@ The ledger protocol (see :mod:`imrf.ledger`) wraps every provider request: rows 
 (``unknown``) before the request and settled after it, so a crash leaves ``unknown`` rows for
 an operator, a re-run sends only what is still ``pending``, and two notifiers running at once
 never both send a row.
+
+Requests overlap: while the provider works on one chunk, the next is claimed and sent
+(``in_flight`` at a time, two by default). The ledger is only ever written from the calling
+thread, and each chunk is claimed before it goes out and settled after its answer, so a crash
+leaves at most ``in_flight`` chunks ``unknown``, never one sent twice.
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ from __future__ import annotations
 import gc
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from typing import NamedTuple
 
 from pydantic import BaseModel, TypeAdapter
 
 from imrf import chasing
 from imrf.contacts import Addressee, ContactRegistry, ContactRow
-from imrf.delivery.base import DeliveryError, Sender
+from imrf.delivery.base import ChunkResult, DeliveryError, Sender
 from imrf.delivery.message import DeliveryState, MessageBatch
 from imrf.ledger import Ledger, Occasion
 from imrf.milestones import EditionCalendar
@@ -99,10 +107,22 @@ _gc_paused = _GcPause()
 _RECIPIENTS = TypeAdapter(list[RecipientData])
 
 
+class _Claimed(NamedTuple):
+    """One chunk whose rows this notifier holds in flight under ``attempt``."""
+
+    attempt: str
+    recipients: list[str]  # lower-cased, as the ledger keys them
+    chunk: MessageBatch
+
+
 class Notifier:
     def __init__(self, *, registry: ContactRegistry, ledger: Ledger, sender: Sender,
-                 after_request: Callable[[MessageBatch], None] | None = None) -> None:
+                 after_request: Callable[[MessageBatch], None] | None = None,
+                 in_flight: int = 2) -> None:
+        if in_flight < 1:
+            raise ValueError("in_flight must be at least 1")
         self.registry = registry
+        self.in_flight = in_flight
         self.ledger = ledger
         # Public and settable: a wrapper (e.g. one counting what goes out) may replace it.
         self.sender = sender
@@ -196,20 +216,41 @@ class Notifier:
         batch = batch.model_copy(update={"milestone": key_name,
                                          "custom_args": {**batch.custom_args,
                                                          "ledger_milestone": key_name}})
+        chunks = self.sender.chunks(batch)
+        total = len(reservation.sendable)
         done = 0
-        try:
-            for chunk in self.sender.chunks(batch):
-                self._send_chunk(ledger_occasion, chunk, summary)
-                done += len(chunk.recipients)
-                if progress is not None:
-                    progress(done, len(reservation.sendable))
-        except DeliveryError as exc:
-            exc.summary = summary
-            raise
+        flying: deque[tuple[_Claimed, Future[ChunkResult]]] = deque()
+        error: DeliveryError | None = None
+        with ThreadPoolExecutor(max_workers=self.in_flight,
+                                thread_name_prefix="imrf-send") as pool:
+            try:
+                for chunk in chunks:
+                    claimed = self._claim(ledger_occasion, chunk, summary)
+                    if claimed is not None:
+                        flying.append((claimed, pool.submit(self.sender.send_chunk,
+                                                            claimed.chunk)))
+                    while len(flying) >= self.in_flight:
+                        done += self._settle(ledger_occasion, *flying.popleft(), summary)
+                        if progress is not None:
+                            progress(done, total)
+                while flying:
+                    done += self._settle(ledger_occasion, *flying.popleft(), summary)
+                    if progress is not None:
+                        progress(done, total)
+            except DeliveryError as exc:
+                error = exc
+                # The requests already out get their answers recorded before we stop.
+                while flying:
+                    with suppress(DeliveryError):  # _settle records it in summary.errors
+                        self._settle(ledger_occasion, *flying.popleft(), summary)
+        if error is not None:
+            error.summary = summary
+            raise error
         return summary
 
-    def _send_chunk(self, ledger_occasion: Occasion, chunk: MessageBatch,
-                    summary: NotifySummary) -> None:
+    def _claim(self, ledger_occasion: Occasion, chunk: MessageBatch,
+               summary: NotifySummary) -> _Claimed | None:
+        """Claim ``chunk``'s rows for a new attempt; None if another notifier has them all."""
         attempt = uuid.uuid4().hex
         wanted = [p.email.lower() for p in chunk.recipients]
         claimed = self.ledger.claim(ledger_occasion, wanted, attempt)
@@ -220,32 +261,40 @@ class Notifier:
             chunk = chunk.model_copy(update={"recipients": tuple(
                 p for p in chunk.recipients if p.email.lower() in mine)})
             if not chunk.recipients:
-                return
+                return None
+        return _Claimed(attempt, claimed, chunk)
+
+    def _settle(self, ledger_occasion: Occasion, claimed: _Claimed,
+                request: Future[ChunkResult], summary: NotifySummary) -> int:
+        """Record the answer to one chunk's request; return how many recipients it had."""
+        attempt, chunk = claimed.attempt, claimed.chunk
         try:
-            result = self.sender.send_chunk(chunk)
+            result = request.result()
         except DeliveryError as exc:
             summary.requests += 1
             summary.errors.append(str(exc))
             if exc.maybe_delivered:
-                summary.unknown += len(claimed)  # stays unknown: an operator decides
+                summary.unknown += len(claimed.recipients)  # stays unknown: an operator decides
             else:
                 self.ledger.mark_pending(None, attempt_id=attempt)  # every row claimed above
             raise
+        claimed_rows = claimed.recipients
         summary.requests += max(result.attempts, 1) if result.status is not None else 1
         if self._after_request is not None:
             self._after_request(chunk)
-        sent = [r for r in claimed if result.states.get(r) is DeliveryState.SENT]
-        failed = [r for r in claimed if result.states.get(r) is DeliveryState.FAILED]
+        sent = [r for r in claimed_rows if result.states.get(r) is DeliveryState.SENT]
+        failed = [r for r in claimed_rows if result.states.get(r) is DeliveryState.FAILED]
         if sent:
             # The whole attempt when every claimed row was sent: one UPDATE, no address list.
-            self.ledger.mark_sent(None if len(sent) == len(claimed) else
+            self.ledger.mark_sent(None if len(sent) == len(claimed_rows) else
                                   [ledger_occasion.key(r) for r in sent],
                                   result.message_id, attempt_id=attempt)
         if failed:
             reason = "; ".join(result.errors) or "refused by the provider"
-            self.ledger.mark_failed(None if len(failed) == len(claimed) else
+            self.ledger.mark_failed(None if len(failed) == len(claimed_rows) else
                                     [ledger_occasion.key(r) for r in failed],
                                     reason[:2000], retryable=False, attempt_id=attempt)
             summary.errors.append(reason)
         summary.sent += len(sent)
         summary.failed += len(failed)
+        return len(chunk.recipients)

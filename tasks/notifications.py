@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import task
@@ -15,6 +16,8 @@ from imrf.vocabulary import Audience, MessageKind
 from tasks import context
 
 PROGRESS_FROM = 1000  # recipients: below this a progress bar is noise
+PROGRESS_AFTER_S = 2.0  # a fan-out shows a bar once it has taken this long
+PROGRESS_EVERY_S = 1.0  # and updates it at most this often (and when it ends)
 
 
 def transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
@@ -47,11 +50,19 @@ def notify_milestone(
     app = context.app()
     cal = context.calendar(edition)
     progress_id = None
+    started = last = time.monotonic()
 
     def progress(done: int, total: int) -> None:
-        nonlocal progress_id
-        if total < PROGRESS_FROM:
+        # A bar for a fan-out that takes a while (many recipients, SendGrid making us wait);
+        # one that ends within seconds is summarised by the stage instead, and each update
+        # is a request to the Prefect server.
+        nonlocal progress_id, last
+        now = time.monotonic()
+        if total < PROGRESS_FROM or (progress_id is None and now - started < PROGRESS_AFTER_S):
             return
+        if progress_id is not None and now - last < PROGRESS_EVERY_S and done < total:
+            return
+        last = now
         value = 100.0 * done / total
         if progress_id is None:
             progress_id = create_progress_artifact(

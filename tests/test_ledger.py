@@ -559,3 +559,17 @@ def test_cli_summary_show_and_resolve(cli_env: dict[str, str]) -> None:
         store.dispose()
     assert (events[0].actor, events[0].to_state) == ("ops-cli", PENDING)
     assert len(events) == 3
+
+
+def test_settled_names_only_occasions_with_rows_and_nothing_left_to_send(store: Store) -> None:
+    ledger = Ledger(store)
+    done = Occasion(2030, "sg-report@7d", MessageKind.REMINDER)
+    half = Occasion(2030, "sg-report@1d", MessageKind.REMINDER)
+    empty = Occasion(2030, "hearing@7d", MessageKind.REMINDER)
+    ledger.reserve_recipients(done, ["a@x.org", "b@x.org"])
+    ledger.reserve_recipients(half, ["a@x.org", "b@x.org"])
+    for occ, who in ((done, ["a@x.org", "b@x.org"]), (half, ["a@x.org"])):
+        claimed = ledger.claim(occ, who, "attempt-1" + occ.milestone[-2:])
+        ledger.mark_sent([occ.key(r) for r in claimed], "msg",
+                         attempt_id="attempt-1" + occ.milestone[-2:])
+    assert ledger.settled([done, half, empty, done]) == {done}

@@ -51,8 +51,11 @@ def add_contacts(store: Store, count: int, audience: str = "member-states") -> N
 
 
 def notifier(store: Store, server: FakeSendGrid, **kwargs: object) -> Notifier:
+    """One request at a time unless a test says otherwise: injected faults then meet the
+    requests in a known order."""
     sender = SendGridSender(SecretStr(KEY), from_email="no-reply@imrf.example.org",
                             host=server.host, retry_ambiguous=False, sleep=lambda s: None)
+    kwargs.setdefault("in_flight", 1)
     return Notifier(registry=ContactRegistry(store), ledger=Ledger(store), sender=sender,
                     **kwargs)  # type: ignore[arg-type]
 
@@ -102,7 +105,7 @@ def test_crash_between_acceptance_and_record_leaves_unknown(store: Store,
         raise Crash
 
     with pytest.raises(Crash):
-        notifier(store, server, after_request=crash).notify(
+        notifier(store, server, after_request=crash, in_flight=1).notify(
             calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
     assert server.request_count == 1  # the first chunk of 1,000 went out
     resumed = notifier(store, server).notify(calendar=CAL, milestone_id="sg-report",
@@ -113,6 +116,32 @@ def test_crash_between_acceptance_and_record_leaves_unknown(store: Store,
     assert len(delivered) == len(set(delivered)) == 1500
     states = {e.state for e in Ledger(store).entries(edition=2030, milestone="sg-report")}
     assert states == {DeliveryState.SENT, DeliveryState.UNKNOWN}
+
+
+def test_a_crash_with_two_requests_in_flight_leaves_both_unknown(store: Store,
+                                                                 server: FakeSendGrid) -> None:
+    add_contacts(store, 2500)
+
+    class Crash(Exception):
+        pass
+
+    def crash(chunk: MessageBatch) -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        notifier(store, server, after_request=crash, in_flight=2).notify(
+            calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert server.request_count == 2  # the second request was out when the first answered
+    resumed = notifier(store, server).notify(calendar=CAL, milestone_id="sg-report",
+                                             kind=MessageKind.NOTICE)
+    assert (resumed.sent, resumed.unknown) == (500, 2000)
+    delivered = [d.email for d in server.delivered]
+    assert len(delivered) == len(set(delivered)) == 2500
+
+
+def test_in_flight_must_be_positive(store: Store, server: FakeSendGrid) -> None:
+    with pytest.raises(ValueError, match="in_flight"):
+        notifier(store, server, in_flight=0)
 
 
 def test_dropped_connection_after_acceptance_is_not_resent(store: Store,
@@ -250,6 +279,41 @@ def test_a_delivery_error_mid_fan_out_carries_what_was_done(store: Store,
     states = [e.state for e in Ledger(store).entries(edition=2030, milestone="sg-report")]
     assert (states.count(DeliveryState.SENT), states.count(DeliveryState.UNKNOWN),
             states.count(DeliveryState.PENDING)) == (1000, 1000, 500)
+
+
+def test_an_answer_lost_with_two_requests_in_flight_records_the_other(
+    store: Store, server: FakeSendGrid,
+) -> None:
+    add_contacts(store, 2500)
+    # One of the first two requests (they race) loses its answer: the other one's answer,
+    # and any request already out, are recorded before the error stops the fan-out.
+    server.inject(Fault.accept_then_hook(lambda _: None), Fault.accept_then_drop())
+    with pytest.raises(DeliveryError) as caught:
+        notifier(store, server, in_flight=2).notify(calendar=CAL, milestone_id="sg-report",
+                                                    kind=MessageKind.NOTICE)
+    summary = caught.value.summary
+    assert summary is not None and summary.unknown == 1000
+    states = [e.state for e in Ledger(store).entries(edition=2030, milestone="sg-report")]
+    assert states.count(DeliveryState.UNKNOWN) == 1000
+    assert states.count(DeliveryState.SENT) == summary.sent >= 500
+    assert len(states) == 2500 and set(states) <= {DeliveryState.SENT, DeliveryState.UNKNOWN,
+                                                   DeliveryState.PENDING}
+    resumed = notifier(store, server, in_flight=2).notify(
+        calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert (resumed.sent + summary.sent, resumed.unknown) == (1500, 1000)
+    delivered = [d.email for d in server.delivered]
+    assert len(delivered) == len(set(delivered)) == 2500
+
+
+def test_two_requests_in_flight_send_everyone_once(store: Store, server: FakeSendGrid) -> None:
+    add_contacts(store, 4500)
+    n = notifier(store, server, in_flight=2)
+    first = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert (first.sent, first.requests, server.request_count) == (4500, 5, 5)
+    delivered = [d.email for d in server.delivered]
+    assert len(delivered) == len(set(delivered)) == 4500
+    again = n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert (again.sent, again.already_sent, server.request_count) == (0, 4500, 5)
 
 
 def test_a_refused_request_returns_its_rows_to_pending_and_says_so(store: Store) -> None:

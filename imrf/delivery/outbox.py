@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ class OutboxSender(Sender):
         """``durable=True`` also fsyncs every file and the directory (slower; survives a power
         cut, not just a crash of this process)."""
         try:
-            self._from = Address(display_name=one_line(from_name), addr_spec=one_line(from_email))
+            self._from = Address(display_name=header_text(from_name),
+                                 addr_spec=one_line(from_email))
         except (ValueError, email.errors.MessageError) as error:
             raise ValueError(f"from_email {from_email!r} is not an address: {error}") from None
         self.directory = Path(directory)
@@ -116,6 +118,7 @@ class OutboxSender(Sender):
             try:
                 message = self._compose(chunk, recipient, shared)
                 data = message.as_bytes(policy=POLICY)
+                check_headers(data, one_line(recipient.email))
             except (ValueError, UnicodeError, email.errors.MessageError) as error:
                 states[key] = DeliveryState.FAILED
                 errors.append(f"{recipient.email}: {error}")
@@ -144,7 +147,7 @@ class OutboxSender(Sender):
         probe = EmailMessage(policy=POLICY)
         probe["From"] = self._from
         probe["Date"] = format_datetime(self._clock())
-        categories = [one_line(c) for c in batch.categories if one_line(c)]
+        categories = [header_text(c) for c in batch.categories if header_text(c)]
         if categories:
             probe["X-IMRF-Categories"] = ", ".join(categories)
         args = _arg_headers(probe, batch.custom_args)
@@ -170,9 +173,9 @@ class OutboxSender(Sender):
         message["From"] = shared.sender
         # Header values go through one_line and the email package's own folding: a CR/LF in a
         # name or subject can never open a header of its own.
-        message["To"] = Address(display_name=one_line(recipient.name),
+        message["To"] = Address(display_name=header_text(recipient.name),
                                 addr_spec=one_line(recipient.email))
-        message["Subject"] = one_line(substitute(batch.subject, subs))
+        message["Subject"] = header_text(substitute(batch.subject, subs))
         message["Date"] = shared.date
         message["Message-ID"] = message_id(batch, recipient.email, self.from_email)
         args = {**shared.args, **_arg_headers(message, recipient.custom_args)}
@@ -195,6 +198,30 @@ class OutboxSender(Sender):
         return message
 
 
+def header_text(value: str) -> str:
+    """``value`` for a header: one line, and no RFC 2047 encoded word.
+
+    The email package decodes an encoded word (``=?utf-8?b?...?=``) in a value it is given
+    and, in Python 3.11, writes a CR/LF it decoded as a real line break: a name could open a
+    ``Bcc:`` header of its own. ``=?`` never starts one once a space splits it.
+    """
+    return one_line(value).replace("=?", "= ?")
+
+
+def check_headers(data: bytes, recipient: str) -> None:
+    """Refuse a serialised message whose header block is not what we wrote: one ``To``
+    holding exactly ``recipient``, and no recipient header besides it (defence in depth:
+    whatever slips past :func:`header_text` is caught here, not mailed)."""
+    headers = BytesHeaderParser(policy=POLICY).parsebytes(data)
+    names = {name.lower() for name in headers}
+    if names & {"cc", "bcc", "reply-to", "sender", "resent-to", "resent-cc", "resent-bcc"}:
+        raise ValueError("the message would carry a recipient header it was not given")
+    to: list[Any] = headers.get_all("To") or []
+    addresses: tuple[Any, ...] = to[0].addresses if len(to) == 1 else ()
+    if len(addresses) != 1 or addresses[0].addr_spec.lower() != recipient.lower():
+        raise ValueError("the To header does not hold exactly the recipient")
+
+
 @dataclass(frozen=True)
 class _Shared:
     sender: Any
@@ -211,7 +238,7 @@ def _arg_headers(probe: EmailMessage, custom_args: dict[str, str]) -> dict[str, 
         name = "-".join(part.capitalize() for part in _UNSAFE_IN_HEADER_NAME.split(key) if part)
         if name:
             name = f"X-IMRF-{name}"
-            probe[name] = one_line(value)
+            probe[name] = header_text(value)
             headers[name] = probe[name]
             del probe[name]
     return headers

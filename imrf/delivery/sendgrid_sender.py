@@ -155,7 +155,7 @@ class SendGridSender(Sender):
     # -- the port --------------------------------------------------------------------------
     def chunks(self, batch: MessageBatch) -> list[MessageBatch]:
         """Requests of ≤1,000 recipients and under 30 MB; refuse a batch SendGrid would."""
-        self._check_batch(batch)
+        weights = self._check_batch(batch)
         base = len(json.dumps(self.request_body(batch.model_copy(update={"recipients": ()}))))
         if base >= MAX_REQUEST_BYTES:
             raise InvalidBatchError(
@@ -163,7 +163,8 @@ class SendGridSender(Sender):
                 f"attachments take {base / 2**20:.1f} MB as JSON; SendGrid refuses 30 MB"
             )
         return split_recipients(
-            batch, MAX_PERSONALIZATIONS, budget=MAX_REQUEST_BYTES - base, weigh=_weigh,
+            batch, MAX_PERSONALIZATIONS, budget=MAX_REQUEST_BYTES - base,
+            weigh=lambda recipient: weights[id(recipient)],
         )
 
     def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
@@ -284,7 +285,8 @@ class SendGridSender(Sender):
         return body
 
     # -- helpers ---------------------------------------------------------------------------
-    def _check_batch(self, batch: MessageBatch) -> None:
+    def _check_batch(self, batch: MessageBatch) -> dict[int, int]:
+        """Refuse what SendGrid would refuse; return each recipient's weight (by ``id``)."""
         where = f"batch {batch.edition}/{batch.milestone}/{batch.kind}"
         if not one_line(batch.subject):
             raise InvalidBatchError(f"{where}: the subject is empty")
@@ -301,15 +303,20 @@ class SendGridSender(Sender):
                 raise InvalidBatchError(f"{where}: category {category[:40]!r}… is longer than "
                                         f"{MAX_CATEGORY_LENGTH} characters")
         shared_too_big = json_size_at_least(batch.custom_args, MAX_CUSTOM_ARGS_BYTES)
+        weights: dict[int, int] = {}
         for recipient in batch.recipients:
+            weight = weights[id(recipient)] = _weigh(recipient)
             if (json_size_at_least({**batch.custom_args, **recipient.custom_args},
                                    MAX_CUSTOM_ARGS_BYTES)
                     if recipient.custom_args else shared_too_big):
                 raise InvalidBatchError(f"{where}: custom_args for {recipient.email} reach "
                                         f"{MAX_CUSTOM_ARGS_BYTES} bytes (SendGrid's limit)")
-            if json_size_at_least(recipient.substitutions, MAX_SUBSTITUTIONS_BYTES):
+            # The weight bounds the whole personalization: most need no closer look.
+            if (weight >= MAX_SUBSTITUTIONS_BYTES
+                    and json_size_at_least(recipient.substitutions, MAX_SUBSTITUTIONS_BYTES)):
                 raise InvalidBatchError(f"{where}: substitutions for {recipient.email} reach "
                                         f"{MAX_SUBSTITUTIONS_BYTES} bytes (SendGrid's limit)")
+        return weights
 
     def _raise_for_account(self, status: int, text: str, messages: tuple[str, ...]) -> None:
         said = f" (SendGrid said: {'; '.join(messages)})" if messages else ""
