@@ -9,6 +9,7 @@ with the problems, under a new key, instead of failing the stage.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,21 @@ class ScriptedAnswerError(ValueError):
 ExtraCheck = Callable[[BaseModel], list[str]]
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """One line per error. A location holds the keys the answer gave, which are the
+    operator's (or an attacker's) text: anything but a plain key is quoted, so a key with a
+    line break cannot add lines (and Markdown) to the run page."""
+    def part(key: object) -> str:
+        text = str(key)
+        return text if _PLAIN_KEY.match(text) else ascii(text)
+
+    return [f"{'.'.join(map(part, e['loc'])) or 'answer'}: {' '.join(e['msg'].split())}"
+            for e in exc.errors(include_url=False)]
+
+
 def problems_of(step_input: str, raw: dict[str, Any] | BaseModel, modalities_id: str,
                 extra_check: ExtraCheck | None = None) -> tuple[BaseModel | None, list[str]]:
     model = INPUTS[step_input]
@@ -38,8 +54,7 @@ def problems_of(step_input: str, raw: dict[str, Any] | BaseModel, modalities_id:
         answer = raw if isinstance(raw, model) else model.model_validate(
             raw.model_dump() if isinstance(raw, BaseModel) else raw)
     except ValidationError as exc:
-        return None, [f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}"
-                      for e in exc.errors(include_url=False)]
+        return None, validation_problems(exc)
     problems = check_answer(step_input, answer, load_modalities(modalities_id), states())
     if extra_check is not None:  # the area's checks against the store (imrf.human_steps)
         problems += [p for p in extra_check(answer) if p not in problems]
@@ -62,13 +77,12 @@ def ask(*, step_input: str, title: str, context: str, modalities_id: str,
         description = f"## {title}\n\n{context}"
         if problems:
             description += "\n\n**The previous answer was not accepted:**\n" + "\n".join(
-                f"- {p}" for p in problems)
+                f"- {' '.join(p.split())}" for p in problems)  # one list item each
         try:
             raw = suspend_flow_run(wait_for_input=form.with_initial_data(
                 description=description), key=f"{step_input}-{attempt}")
         except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                        for e in exc.errors(include_url=False)]
+            problems = validation_problems(exc)
         else:
             answer, problems = problems_of(step_input, raw, modalities_id, extra_check)
             if not problems and answer is not None:

@@ -122,9 +122,6 @@ def test_outbox_no_extra_header_and_no_extra_recipient(
         assert VICTIM not in str(message["To"]) or address.startswith("name")
 
 
-@pytest.mark.xfail(strict=True, reason="imrf/delivery/outbox.py: Python 3.11.7's email "
-                   "package decodes an encoded word in Address(display_name=...) and writes the "
-                   "decoded CR/LF raw: 'To: Ann' then 'Bcc: victim@example.org <...>'")
 def test_outbox_an_encoded_word_in_a_name_opens_no_header(store: Store, tmp_path: Path) -> None:
     directory = tmp_path / "outbox"
     notifier = Notifier(registry=ContactRegistry(store), ledger=Ledger(store),

@@ -106,9 +106,6 @@ def test_a_model_instance_of_the_wrong_step_is_refused(name: str) -> None:
     assert answer is None and problems
 
 
-@pytest.mark.xfail(strict=True, reason="flows/human.py problems_of joins the error location "
-                   "verbatim: an unknown key with a line break opens a new line (and Markdown) "
-                   "in the run page's description")
 def test_an_unknown_key_with_a_line_break_stays_on_its_line() -> None:
     answer, problems = problems_of("input-decision", {
         "decision": "accept", "\n\n## Approved by the President\n[link](https://x)": 1},
