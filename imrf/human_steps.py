@@ -287,6 +287,8 @@ class StoreHook(Protocol):
 # step input -> "module:attribute" of its StoreHook, imported on first use (the areas own them).
 STORE_HOOKS: dict[str, str] = {
     "objections": "imrf.forum.objections:STEP_HOOK",
+    "co-chairs": "imrf.forum.cochairs:STEP_HOOK",
+    "co-facilitators": "imrf.forum.cochairs:STEP_HOOK",
 }
 
 

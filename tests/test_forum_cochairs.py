@@ -85,3 +85,20 @@ def test_co_facilitators_two_different_member_states(store: Store) -> None:
         {"state": "SEN", "representative": "Rep B", "gender": "male"}]})
     appoint_co_facilitators(store, 2030, good, M, S)
     assert [p.state for p in co_facilitators(store, 2030)] == ["IRL", "SEN"]
+
+
+def test_the_human_steps_store_their_appointments(store: Store) -> None:
+    from imrf.human_steps import store_hook
+
+    answer = CoChairs.model_validate(BALANCED)
+    hook = store_hook("co-chairs")
+    assert hook is not None and hook.check(store, 2030, answer) == []
+    hook.record(store, 2030, answer)
+    assert co_chairs(store, 2030) == answer
+    facilitators = CoFacilitators.model_validate({"co_facilitators": [
+        {"state": "IRL", "representative": "Rep A", "gender": "female"},
+        {"state": "SEN", "representative": "Rep B", "gender": "male"}]})
+    facilitator_hook = store_hook("co-facilitators")
+    assert facilitator_hook is not None
+    facilitator_hook.record(store, 2030, facilitators)
+    assert [p.state for p in co_facilitators(store, 2030)] == ["IRL", "SEN"]

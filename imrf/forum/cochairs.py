@@ -123,3 +123,28 @@ def co_facilitators(store: Store, edition: int) -> list[Person]:
 def _person(row: dict[str, object]) -> Person:
     return Person.model_validate({"state": row["state"], "gender": row["gender"],
                                   "representative": row["representative"]})
+
+
+class _AppointmentHook:
+    """The ``co-chairs`` and ``co-facilitators`` human steps: an answer the flow accepted
+    (its rules are the step's own checks) is stored as the edition's appointment, replacing
+    an earlier one, so the programme and the balance report show what the operator entered."""
+
+    def check(self, store: Store, edition: int, answer: BaseModel) -> list[str]:
+        return []  # the step's checks (check_co_chairs / check_co_facilitators) already ran
+
+    def record(self, store: Store, edition: int, answer: BaseModel) -> None:
+        from imrf.calendar import build_calendar
+        from imrf.modalities import load_modalities
+        from imrf.reference import states
+
+        modalities = load_modalities(build_calendar(edition).modalities)
+        if isinstance(answer, CoChairs):
+            appoint_co_chairs(store, edition, answer, modalities, states())
+        elif isinstance(answer, CoFacilitators):
+            appoint_co_facilitators(store, edition, answer, modalities, states())
+        else:
+            raise TypeError(f"not an appointment: {type(answer).__name__}")
+
+
+STEP_HOOK = _AppointmentHook()
