@@ -102,17 +102,22 @@ def test_a_worker_killed_mid_fan_out_loses_and_repeats_nothing(
     assert resumed.state.is_completed(), resumed.state
     sends = prod.result(run_id)["sends"]
     (notice,) = [s for s in sends if s["milestone"] == "inputs-due"]
-    assert notice["unknown"] == 1000 and notice["already_sent"] == 3000
     audience = len(ContactRegistry(prod.store).recipients_for(cal.get("inputs-due").audiences))
     assert audience >= 10_000
-    assert notice["sent"] == audience - 4000
+    # The notifier keeps two requests in flight: the killed one held at most two chunks.
+    assert 1000 <= notice["unknown"] <= 2000 and notice["already_sent"] >= 2000
+    assert notice["already_sent"] + notice["unknown"] + notice["sent"] == audience
     resolved = resolve_from_provider(prod, edition, "inputs-due")
-    assert resolved == {"sent": 1000, "pending": 0}
+    assert resolved["sent"] >= 1000  # the held request was accepted
+    assert resolved["sent"] + resolved["pending"] == notice["unknown"]
+    if resolved["pending"]:  # in flight but never reached SendGrid: sent by a re-run
+        prod.wait(prod.trigger("imrf-input-collection", edition=edition, as_of="2050-01-20"))
     assert prod.assert_each_once(edition) == audience
     wait_for_workers(prod.topo)
     outcome(prod, f"worker kill: run Crashed by the heartbeat automation, retried by the "
-                  f"operator, {notice['sent']} sent on resume, 3000 already sent, 1000 unknown "
-                  f"resolved as sent from the provider's record: {audience} recipients once each")
+                  f"operator: {notice['already_sent']} already sent, {notice['sent']} sent on "
+                  f"resume, {notice['unknown']} unknown (in flight at the kill) resolved from "
+                  f"the provider's record {resolved}: {audience} recipients once each")
 
 
 def test_a_server_restart_keeps_the_schedule_and_the_waiting_step(prod: Prod) -> None:
