@@ -215,9 +215,11 @@ def test_a_regional_review_outcome_becomes_an_accepted_regional_input(
     assert s.objectives == tuple(range(1, 24)) and s.document.link == answer.link
     assert record(Commission.ECA).submission == s  # a re-run finds it, adds nothing
     assert rows(registry.store) == 1
-    # No contact for ECE: recorded from the secretariat, accepted, not acknowledged.
-    other = register_review_outcome(
-        registry, edition=2030, commission=Commission.ECE,
-        answer=answer.model_copy(update={"link": "https://ece.example.int/r"}),
-        received_on=dt.date(2029, 8, 4), secretariat_email="no-reply@imrf.example.org")
+    # No contact for ECE: recorded from the secretariat, accepted, not acknowledged; the same
+    # (joint) outcome document is an input of ECE too, not ECA's input again.
+    other = record(Commission.ECE)
     assert not other.acknowledge and other.submission.status is Status.ACCEPTED
+    assert other.submission.id == "2030-ece-1" and rows(registry.store) == 2
+    assert record(Commission.ECE).submission.id == "2030-ece-1"
+    with pytest.raises(DuplicateInput):  # anyone else sending that link is refused
+        registry.add(meta(level="global", state=None, link=answer.link))

@@ -116,6 +116,11 @@ def read_sidecar(path: Path) -> NewInput:
         line = f" line {mark.line + 1}:" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise InputRefused(f"{where}:{line} invalid YAML: {problem}") from None
+    except RecursionError:
+        raise InputRefused(f"{where}: nested too deeply to be metadata") from None
+    except ValueError as exc:  # what the parser cannot represent: 2030-02-30, huge numbers
+        problem = " ".join(str(exc).split())[:200]
+        raise InputRefused(f"{where}: a value cannot be read: {problem}") from None
     if not isinstance(data, dict):
         raise InputRefused(f"{where}: expected a mapping of metadata keys (edition, level, "
                            "submitter, objectives, title, language...)")

@@ -119,12 +119,17 @@ class InputRegistry:
         return self.add(meta, content=content, filename=name)
 
     def add(self, meta: NewInput, *, content: bytes | None = None,
-            filename: str | None = None, recorded_by: str | None = None) -> Submission:
+            filename: str | None = None, recorded_by: str | None = None,
+            check_duplicates: bool = True) -> Submission:
         """Validate and register one input: a file (``content`` and ``filename``) or
         ``meta.link``. Raises InputRefused (DuplicateInput for a document already in).
 
         ``recorded_by`` names the operator who recorded it (e.g. a regional review's outcome
-        answered in a human step): it is accepted whoever the submitter is."""
+        answered in a human step): it is accepted whoever the submitter is. Only such an
+        operator may turn ``check_duplicates`` off (one outcome document of two commissions
+        is an input of each)."""
+        if not check_duplicates and not recorded_by:
+            raise ValueError("only an operator's record may skip the duplicate check")
         self._check_metadata(meta)
         if (content is None) == (meta.link is None):
             raise InputRefused("give either a file or a link, not both and not neither")
@@ -137,13 +142,14 @@ class InputRegistry:
                                 size=len(content), sha256=digest)
         else:
             document = Document(link=meta.link)
-        with self._store.unit_of_work(read_only=True) as uow:
-            self._refuse_duplicate(uow.connection, meta.edition, document)
+        if check_duplicates:
+            with self._store.unit_of_work(read_only=True) as uow:
+                self._refuse_duplicate(uow.connection, meta.edition, document)
         if content is not None:
             self._write_blob(content, document.sha256 or "")
         for _ in range(ID_ATTEMPTS):
             try:
-                return self._insert(meta, document, recorded_by)
+                return self._insert(meta, document, recorded_by, check_duplicates)
             except IntegrityError:
                 continue  # another writer took the same id: count again
         raise InputRefused("could not allocate an input id: too many concurrent submissions")
@@ -189,11 +195,12 @@ class InputRegistry:
         finally:
             temporary.unlink(missing_ok=True)
 
-    def _insert(self, meta: NewInput, document: Document,
-                recorded_by: str | None) -> Submission:
+    def _insert(self, meta: NewInput, document: Document, recorded_by: str | None,
+                check_duplicates: bool) -> Submission:
         with self._store.unit_of_work() as uow:
             conn = uow.connection
-            self._refuse_duplicate(conn, meta.edition, document)  # again, inside the write
+            if check_duplicates:  # again, inside the write
+                self._refuse_duplicate(conn, meta.edition, document)
             contact = _contact(conn, meta.submitter)
             status, reason = ((Status.ACCEPTED, None) if recorded_by
                               else _status_for(meta, contact))

@@ -18,8 +18,8 @@ from imrf import reference
 from imrf.contacts import ContactRegistry
 from imrf.human_steps import ReviewOutcome
 from imrf.inputs.intake import NewInput
-from imrf.inputs.models import Level, Submission
-from imrf.inputs.registry import DuplicateInput, InputRegistry
+from imrf.inputs.models import Level, Status, Submission
+from imrf.inputs.registry import InputRegistry
 from imrf.reference import OBJECTIVE_COUNT
 from imrf.vocabulary import Audience, Commission
 
@@ -46,8 +46,11 @@ def register_review_outcome(registry: InputRegistry, *, edition: int, commission
         submitter_name=contact.name if contact else "IMRF secretariat",
         organization=info.name, objectives=tuple(range(1, OBJECTIVE_COUNT + 1)),
         title=answer.title, language=LANGUAGE, link=answer.link, received_on=received_on)
-    try:
-        submission = registry.add(meta, recorded_by=RECORDED_BY)
-    except DuplicateInput as exc:
-        submission = registry.get(exc.existing)
+    existing = next((s for s in registry.list(edition) if s.level is Level.REGIONAL
+                     and s.commission is commission and s.document.link == answer.link
+                     and s.status is not Status.REJECTED), None)
+    if existing is not None:  # the stage ran again
+        return Registered(existing, acknowledge=contact is not None)
+    # One outcome document may serve two commissions (a joint review): an input of each.
+    submission = registry.add(meta, recorded_by=RECORDED_BY, check_duplicates=False)
     return Registered(submission, acknowledge=contact is not None)

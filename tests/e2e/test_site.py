@@ -1,8 +1,8 @@
 """The public inputs website (OP14) in headless Chromium: filters, an input found by its
 objective, a hostile title shown as text, a phone-width and a desktop-width screenshot.
 
-The site is built into a temporary folder and served on 127.0.0.1 on a free port; no
-Prefect server is needed, so this module takes seconds.
+The site is built into a temporary folder and served on 127.0.0.1 on a free port; only the
+last test needs `imrf run` (the session's, shared with test_ui.py).
 """
 
 from __future__ import annotations
@@ -135,3 +135,16 @@ def test_hostile_title_is_text(site: str, page: Any, dialogs: list[str]) -> None
     assert page.locator("main script, main img, main b").count() == 0
     assert page.locator("script").count() == 0
     assert dialogs == []
+
+
+def test_imrf_run_serves_the_site_and_prints_its_address(imrf_run: Any, page: Any) -> None:
+    """`make run` builds the planned edition's site at start and serves it beside the UI."""
+    found = re.search(r"Inputs website: (http://127\.0\.0\.1:\d+/)", imrf_run.output())
+    assert found, imrf_run.output()
+    page.goto(found.group(1))
+    edition = page.get_by_role("link", name=re.compile(r"^IMRF \d{4}$")).first
+    expect()(edition).to_be_visible()
+    edition.click()
+    expect()(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Inputs to the IMRF \d{4}"))
+    expect()(page.get_by_role("link", name="Calendar")).to_be_visible()

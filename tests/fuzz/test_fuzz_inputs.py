@@ -105,10 +105,6 @@ def test_any_sidecar_is_metadata_or_one_line_naming_it(
     "edition: 2030\nreceived_on: 2030-02-30\n",
     "title: " + "[" * 5000 + "]" * 5000,
 ], ids=["5000-digit-number", "impossible-date", "nested-5000-deep"])
-@pytest.mark.xfail(strict=True, reason="imrf/inputs/intake.py read_sidecar calls yaml.safe_load "
-                   "and catches only YAMLError: ValueError/RecursionError escape process() and "
-                   "the drop folder scan stops at that sidecar (configfile.load_yaml handles "
-                   "these since 74dbfbd)")
 def test_a_sidecar_python_cannot_represent_is_refused(tmp_path: Path, text: str) -> None:
     path = tmp_path / "report.pdf.yaml"
     path.write_text(text, encoding="utf-8")

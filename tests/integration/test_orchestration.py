@@ -173,7 +173,28 @@ def expected_emails(start: dt.date, end: dt.date) -> int:
         total += recipients * sum(1 for d in milestone.reminder_days
                                   if start <= day - dt.timedelta(days=d) <= end)
     # The Progress Declaration's notice follows the negotiations' human step.
-    return total
+    return total + inputs_adjustment(cal, start, end)
+
+
+def inputs_adjustment(cal: Any, start: dt.date, end: dt.date) -> int:
+    """Issue 5: each regional review's outcome becomes an input, acknowledged once to the
+    commission's contacts, who are then no longer reminded of inputs-due."""
+    from imrf.reference import commissions
+    from imrf.vocabulary import Audience, Commission
+
+    contacts = context.app().registry.contacts_for([Audience.REGIONAL_COMMISSIONS])
+    due = cal.get("inputs-due")
+    adjustment = 0
+    for commission in Commission:
+        review = cal.get(f"regional-review-{commission.value}")
+        if not start <= review.first_day <= end:
+            continue
+        name = commissions()[commission].name.casefold()
+        count = sum(c.organization.casefold().startswith(name) for c in contacts)
+        skipped = sum(1 for d in due.reminder_days
+                      if review.first_day < due.first_day - dt.timedelta(days=d) <= end)
+        adjustment += count * (1 - skipped)
+    return adjustment
 
 
 def test_simulate_one_whole_cycle_counted_exactly(sample_contacts: int) -> None:

@@ -70,6 +70,16 @@ class Prod:
                     return "\n".join(lines)
                 offset += 200
 
+    def wait_for_logs(self, flow_run_id: UUID, *needles: str, timeout: float = 60) -> str:
+        """The run's log once it holds every needle (the server stores logs a little after
+        the run ends)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.logs_text(flow_run_id)
+            if all(n in text for n in needles) or time.monotonic() > deadline:
+                return text
+            time.sleep(1.0)
+
     def result(self, flow_run_id: UUID) -> Any:
         run = self.run(flow_run_id)
         return run.state.result()

@@ -187,7 +187,7 @@ def test_sendgrid_429_and_5xx_are_waited_out_and_shown(prod: Prod) -> None:
     done = prod.wait(run_id, timeout=300)
     assert done.state.is_completed(), done.state
     assert prod.fake.pending_faults == 0
-    logs = prod.logs_text(run_id)
+    logs = prod.wait_for_logs(run_id, "(429); retrying", "(503); retrying", "Retry 1/3")
     assert "SendGrid rate limit reached (429); retrying" in logs
     assert "SendGrid server error (503); retrying" in logs
     assert "Retry 1/3" in logs  # the chunk gave up after 6 attempts; the task retried
