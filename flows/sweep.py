@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from imrf.calendar import calendars_overlapping
 from imrf.ledger import Occasion
 from imrf.notify import occasion
-from imrf.reminders import due_reminders
+from imrf.reminders import DueReminder, due_reminders
 from imrf.vocabulary import MessageKind
 from tasks import context
 from tasks.artifacts import publish_stage_summary
@@ -35,7 +35,9 @@ def sweep(as_of: dt.date) -> dict[str, Any]:
     """The sweep's work, called by the flow (and by the simulation, inside its own flow)."""
     logger = get_run_logger()
     calendars = calendars_overlapping(as_of, as_of)
-    sends = send_due_reminders([c.edition for c in calendars], as_of)
+    editions = [c.edition for c in calendars]
+    # Most days nothing new is due: then no task run (each is several calls to the server).
+    sends = send_due_reminders(editions, as_of) if unsent_due(editions, as_of) else []
     escalated = 0
     for step in overdue_steps(as_of):
         sent = notify_milestone(
@@ -53,26 +55,29 @@ def sweep(as_of: dt.date) -> dict[str, Any]:
     return {"as_of": as_of.isoformat(), "sends": sends, "escalated": escalated}
 
 
+def unsent_due(editions: list[int], as_of: dt.date) -> list[DueReminder]:
+    """The reminders due on `as_of` that the ledger has not settled yet.
+
+    A settled occasion (rows, none pending) is skipped without touching the contacts: a daily
+    sweep re-checks the latest due reminder of every upcoming milestone, and with thousands
+    of recipients that check must cost one query, not a fan-out.
+    """
+    due = due_reminders([context.calendar(e) for e in editions], as_of)
+    occasions = {reminder: Occasion(reminder.edition, occasion(
+        reminder.milestone, MessageKind.REMINDER, reminder.days_before), MessageKind.REMINDER)
+        for reminder in due}
+    settled = context.app().ledger.settled(occasions.values())
+    return [reminder for reminder in due if occasions[reminder] not in settled]
+
+
 @task(name="send-due-reminders", cache_policy=NO_CACHE, retries=3,
       retry_delay_seconds=[5, 30, 120], retry_condition_fn=transient)
 def send_due_reminders(editions: list[int], as_of: dt.date) -> list[dict[str, Any]]:
-    """Every reminder due on `as_of`, batched in one task.
-
-    A reminder occasion the ledger already settled (rows, none pending) is skipped without
-    touching the contacts: a daily sweep re-checks the latest due reminder of every upcoming
-    milestone, and with thousands of recipients that check must cost one query, not a fan-out.
-    """
+    """Every reminder due on `as_of` and not yet sent, batched in one task."""
     app = context.app()
-    calendars = [context.calendar(e) for e in editions]
-    due = [(reminder, Occasion(reminder.edition, occasion(
-        reminder.milestone, MessageKind.REMINDER, reminder.days_before), MessageKind.REMINDER))
-        for reminder in due_reminders(calendars, as_of)]
-    settled = app.ledger.settled(o for _, o in due)
     sends = []
-    for reminder, ledger_occasion in due:
-        if ledger_occasion in settled:
-            continue
-        cal = next(c for c in calendars if c.edition == reminder.edition)
+    for reminder in unsent_due(editions, as_of):
+        cal = context.calendar(reminder.edition)
         summary = app.notifier.notify(calendar=cal, milestone_id=reminder.milestone,
                                       kind=MessageKind.REMINDER,
                                       days_before=reminder.days_before)
