@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from imrf.fields import HttpLink, Iso3
 from imrf.modalities import Modalities
 from imrf.reference import State
 from imrf.vocabulary import RegionalGroup
@@ -24,16 +25,6 @@ if TYPE_CHECKING:
     from imrf.store import Store
 
 
-def _http_url(value: str) -> str:
-    if not value.lower().startswith(("https://", "http://")):
-        raise ValueError("must be an http(s) link")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValueError("must not contain spaces or control characters")
-    return value
-
-
-HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
-Iso3 = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166 alpha-3 code")]
 DocumentSymbol = Annotated[str, Field(pattern=r"^[A-Z]+(/[A-Za-z0-9.()-]+)+$",
                                       description="UN document symbol, e.g. A/80/123")]
 Gender = Literal["female", "male", "other"]

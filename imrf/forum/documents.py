@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imrf.fields import HttpLink
 from imrf.forum.rows import ForumError, fetch, now, upsert
-from imrf.human_steps import HttpLink
 from imrf.milestones import EditionCalendar
 from imrf.modalities import ForumDocument, Modalities
 from imrf.store import Store

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from imrf.calendar import default_working_days
+from imrf.fields import Iso3
 from imrf.forum.rows import ForumError, fetch, now
-from imrf.human_steps import Iso3, StatesByCode
+from imrf.human_steps import StatesByCode
 from imrf.milestones import NEW_YORK, EditionCalendar
 from imrf.modalities import GeneralDebateRules, Modalities, Part
 from imrf.store import Store

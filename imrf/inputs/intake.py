@@ -26,7 +26,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from imrf.configfile import format_validation_error
-from imrf.inputs.models import HttpLink, Level, Objective
+from imrf.fields import HttpLink
+from imrf.inputs.models import Level, Objective
 from imrf.inputs.validation import InputRefused
 from imrf.vocabulary import Commission
 

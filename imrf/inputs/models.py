@@ -11,8 +11,9 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from imrf.fields import HttpLink
 from imrf.vocabulary import Commission
 
 
@@ -34,15 +35,6 @@ class Status(StrEnum):
     REJECTED = "rejected"
 
 
-def _http_url(value: str) -> str:
-    if not value.lower().startswith(("https://", "http://")):
-        raise ValueError("must be an http(s) link")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value):
-        raise ValueError("must not contain spaces or control characters")
-    return value
-
-
-HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
 Objective = Annotated[int, Field(ge=1, le=23)]
 
 
