@@ -185,7 +185,8 @@ def test_a_postgresql_restart_mid_run_leaves_the_store_consistent(
 def test_sendgrid_429_and_5xx_are_waited_out_and_shown(prod: Prod) -> None:
     edition = 2038
     prod.fake.reset()
-    faults = [Fault.rate_limited(reset_in=2)] * 2 + [Fault.server_error(503)] * 7
+    # Two requests are in flight: 15 faults make one of them give up after its 6 attempts.
+    faults = [Fault.rate_limited(reset_in=2)] * 2 + [Fault.server_error(503)] * 13
     prod.fake.inject(*faults)
     run_id = prod.trigger("imrf-stakeholder-registration", edition=edition,
                           as_of="2038-03-01")

@@ -16,6 +16,7 @@ from imrf.calendar import build_calendar
 from imrf.cycle_records import CycleRecords
 from imrf.simulation import scripted_answers
 from imrf.stages import plan_edition
+from prod.topology import pid_of
 
 pytestmark = pytest.mark.prod
 EDITION = 2030
@@ -82,6 +83,11 @@ def test_the_sendgrid_key_is_in_no_log_artifact_or_deployment(prod: Prod) -> Non
     prod.wait(prod.trigger("imrf-co-facilitators", edition=2026, as_of=run.date.isoformat(),
                            answers=scripted_answers(cal, "co-facilitators", run.date)))
     assert prod.delivered(2026), "nothing went through SendGrid: the key was not used"
+    for number in range(1, prod.topo.workers + 1):  # the workers had it from the block only
+        pid = pid_of(prod.topo, f"worker-{number}")
+        assert pid is not None
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert not any(v.startswith(b"SENDGRID_API_KEY=") for v in environ)
     key = prod.key
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(limit=200)
