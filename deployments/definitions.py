@@ -1,4 +1,5 @@
-"""The deployments of the orchestrator: one per stage flow, planning, and the daily sweep."""
+"""The deployments of the orchestrator: one per stage flow, planning, the daily sweep, and
+the inputs' drop folder, held inputs and website."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from prefect.schedules import Cron
 
 from flows.inputs import drop_folder, held_input
 from flows.planning import DEPLOYMENT, plan_cycle
+from flows.site import rebuild_site
 from flows.stages import STAGE_FLOWS
 from flows.sweep import reminder_sweep
 
@@ -37,4 +39,7 @@ def runner_deployments() -> list[Any]:
         schedules=[Cron(f"*/{poll} * * * *", timezone=TIMEZONE)], concurrency_limit=1))
     deployments.append(held_input.to_deployment(
         name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=held_input.description))
+    # The inputs website (OP14): rebuilt after each accepted input; an operator can run it.
+    deployments.append(rebuild_site.to_deployment(
+        name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=rebuild_site.description))
     return deployments
