@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from imrf.calendar import calendars_overlapping
+from imrf.forum.negotiations import near_deadline
 from imrf.ledger import Occasion
 from imrf.notify import occasion
 from imrf.reminders import DueReminder, due_reminders
@@ -16,7 +17,7 @@ from imrf.vocabulary import MessageKind
 from tasks import context
 from tasks.artifacts import publish_stage_summary
 from tasks.notifications import notify_milestone, transient
-from tasks.records import mark_escalated, overdue_steps
+from tasks.records import mark_escalated, open_steps, overdue_steps
 
 
 @flow(name="imrf-reminder-sweep", persist_result=True, log_prints=True)
@@ -47,6 +48,16 @@ def sweep(as_of: dt.date) -> dict[str, Any]:
         sends.append(sent)
         escalated += bool(sent["sent"])
         mark_escalated(step)
+    # The Progress Declaration's deadline near and no declaration recorded (OP37): told once,
+    # before the deadline passes (the ledger keys it apart from the overdue escalation).
+    for step, status in near_deadline(open_steps(), as_of, context.calendar):
+        sent = notify_milestone(
+            step.edition, step.milestone, MessageKind.ESCALATION,
+            step=f"{step.step}-near-deadline", ui_link=step.ui_link, operators_only=True,
+            extra={"step": step.title, "deadline": f"{step.deadline:%A %d %B %Y}",
+                   "status": status.message})
+        sends.append(sent)
+        escalated += bool(sent["sent"])
     logger.info("Sweep of %s: %d message batches, %d escalations", as_of, len(sends), escalated)
     if sends:
         publish_stage_summary(calendars[0].edition if calendars else as_of.year,

@@ -45,5 +45,9 @@ def overdue_steps(as_of: dt.date) -> list[StepRecord]:
     return records().overdue_steps(as_of)
 
 
+def open_steps() -> list[StepRecord]:
+    return [step for step in records().steps() if step.state == "open"]
+
+
 def mark_escalated(step: StepRecord) -> None:
     records().mark_escalated(step)

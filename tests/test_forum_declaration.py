@@ -93,3 +93,28 @@ def test_inputs_are_unknown_without_a_registry(store: Store,
 
     monkeypatch.setattr(dossier.importlib, "import_module", absent)
     assert dossier.accepted_inputs(store, 2030) is None
+
+
+def test_an_open_declaration_step_near_its_deadline_is_found_once_near() -> None:
+    from imrf.cycle_records import StepRecord
+
+    deadline = CAL.get("progress-declaration").last_day
+    wd = default_working_days()
+
+    def step(name: str, state: str) -> StepRecord:
+        return StepRecord(edition=2030, stage="negotiations", instance="", step=name,
+                          title="The Progress Declaration agreed", milestone="negotiations",
+                          deadline=deadline, state=state, flow_run_id=None, ui_link=None,
+                          answer=None, problems=[], opened_at=dt.datetime.now(dt.UTC),
+                          answered_at=None, escalated_at=None)  # type: ignore[arg-type]
+
+    steps = [step("declaration-agreed", "open"), step("declaration-agreed", "answered"),
+             step("co-chairs", "open")]
+    near_day = wd.add_working_days(deadline, -3)
+    found = negotiations.near_deadline(steps, near_day, lambda edition: CAL)
+    assert [(s.step, s.state) for s, _ in found] == [("declaration-agreed", "open")]
+    assert found[0][1].phase == "near-deadline" and "3 working day" in found[0][1].message
+    early = wd.add_working_days(deadline, -20)
+    assert negotiations.near_deadline(steps, early, lambda edition: CAL) == []
+    past = deadline + dt.timedelta(days=3)  # overdue: the sweep's overdue escalation says so
+    assert negotiations.near_deadline(steps, past, lambda edition: CAL) == []

@@ -9,11 +9,13 @@ before the deadline (`negotiation_rounds` in the modalities: operational default
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from imrf.calendar import default_working_days
+from imrf.cycle_records import StepRecord
 from imrf.forum.rows import ForumError
 from imrf.holidays import WorkingDays
 from imrf.milestones import EditionCalendar
@@ -94,3 +96,29 @@ def status(negotiations: NegotiationPlan, modalities: Modalities, as_of: dt.date
     return NegotiationStatus(as_of=as_of, phase=phase, working_days_left=left,
                              next_round=next_round,
                              escalate=phase in ("near-deadline", "overdue"), message=message)
+
+
+DECLARATION_STEP = "declaration-agreed"  # the negotiations stage's human step (config/stages.yaml)
+
+
+def near_deadline(steps: Iterable[StepRecord], as_of: dt.date,
+                  calendar_for: Callable[[int], EditionCalendar],
+                  working_days: WorkingDays | None = None,
+                  ) -> list[tuple[StepRecord, NegotiationStatus]]:
+    """Open Progress Declaration steps whose deadline is near (OP37): the operators are told
+    before it passes, not only after (an overdue step is escalated by the sweep anyway)."""
+    from imrf.modalities import load_modalities
+
+    found = []
+    for step in steps:
+        if step.step != DECLARATION_STEP or step.state != "open":
+            continue
+        cal = calendar_for(step.edition)
+        modalities = load_modalities(cal.modalities)
+        if modalities.negotiation_rounds is None:
+            continue
+        now = status(plan(cal, modalities, working_days), modalities, as_of, agreed=False,
+                     working_days=working_days)
+        if now.phase == "near-deadline":
+            found.append((step, now))
+    return found
