@@ -17,29 +17,29 @@ SWEEP_CRON = "0 8 * * *"
 TIMEZONE = "America/New_York"
 
 
-def runner_deployments() -> list[Any]:
-    """RunnerDeployments for `serve` (the embedded default)."""
-    deployments = [
-        stage_flow.to_deployment(name=DEPLOYMENT, tags=["imrf", f"imrf-stage-{stage}"],
-                                 description=stage_flow.description)
+def served_flows() -> list[tuple[Any, dict[str, Any]]]:
+    """Each served flow with the options of its deployment (named DEPLOYMENT)."""
+    served: list[tuple[Any, dict[str, Any]]] = [
+        (stage_flow, {"tags": ["imrf", f"imrf-stage-{stage}"]})
         for stage, stage_flow in STAGE_FLOWS.items()
     ]
-    deployments.append(plan_cycle.to_deployment(
-        name=DEPLOYMENT, tags=["imrf"], description=plan_cycle.description))
-    deployments.append(reminder_sweep.to_deployment(
-        name=DEPLOYMENT, tags=["imrf"], description=reminder_sweep.description,
-        schedules=[Cron(SWEEP_CRON, timezone=TIMEZONE)]))
+    served.append((plan_cycle, {"tags": ["imrf"]}))
+    served.append((reminder_sweep, {"tags": ["imrf"],
+                                    "schedules": [Cron(SWEEP_CRON, timezone=TIMEZONE)]}))
     # Inputs (OP13): the drop folder every few minutes (config/inputs.yaml), one run at a
     # time; held inputs each get a run started by the drop folder, waiting for an operator.
     from imrf.inputs.config import load_inputs_config
 
     poll = load_inputs_config().drop_folder.poll_minutes
-    deployments.append(drop_folder.to_deployment(
-        name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=drop_folder.description,
-        schedules=[Cron(f"*/{poll} * * * *", timezone=TIMEZONE)], concurrency_limit=1))
-    deployments.append(held_input.to_deployment(
-        name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=held_input.description))
+    served.append((drop_folder, {"tags": ["imrf", "imrf-inputs"], "concurrency_limit": 1,
+                                 "schedules": [Cron(f"*/{poll} * * * *", timezone=TIMEZONE)]}))
+    served.append((held_input, {"tags": ["imrf", "imrf-inputs"]}))
     # The inputs website (OP14): rebuilt after each accepted input; an operator can run it.
-    deployments.append(rebuild_site.to_deployment(
-        name=DEPLOYMENT, tags=["imrf", "imrf-inputs"], description=rebuild_site.description))
-    return deployments
+    served.append((rebuild_site, {"tags": ["imrf", "imrf-inputs"]}))
+    return served
+
+
+def runner_deployments() -> list[Any]:
+    """RunnerDeployments for `serve` (the embedded default)."""
+    return [served.to_deployment(name=DEPLOYMENT, description=served.description, **options)
+            for served, options in served_flows()]

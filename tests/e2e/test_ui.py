@@ -64,10 +64,10 @@ def test_the_ui_reaches_its_api_on_the_chosen_port(imrf_run: ImrfRun, page: Any,
 
 def test_deployments_page_lists_every_stage(imrf_run: ImrfRun, page: Any,
                                             screenshot: Any) -> None:
-    from deployments.definitions import runner_deployments
+    from deployments.definitions import served_flows
 
     # Every stage flow, planning, the sweep and the inputs' flows, each as deployment "cycle".
-    flow_names = sorted(deployment.flow_name for deployment in runner_deployments())
+    flow_names = sorted(served.name for served, _ in served_flows())
     assert {"imrf-plan-cycle", "imrf-reminder-sweep"} <= set(flow_names)
     page.goto(f"{imrf_run.base_url}/deployments")
     expect()(page.get_by_text(f"{len(flow_names)} Deployments")).to_be_visible()
