@@ -80,6 +80,7 @@ def test_deployments_page_lists_every_stage(imrf_run: ImrfRun, page: Any,
         expect()(row.get_by_text("cycle", exact=True)).to_be_visible()
         # "Ready": the serving process polls for this deployment's runs.
         expect()(row.get_by_text("Ready")).to_be_visible()
+    search.fill("imrf-reminder-sweep")
     expect()(page.get_by_text("At 08:00 AM every day")).to_be_visible()
     screenshot("03-deployments-sweep")
 
