@@ -13,6 +13,7 @@ leaves at most ``in_flight`` chunks ``unknown``, never one sent twice.
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import threading
 import uuid
@@ -227,8 +228,11 @@ class Notifier:
                 for chunk in chunks:
                     claimed = self._claim(ledger_occasion, chunk, summary)
                     if claimed is not None:
-                        flying.append((claimed, pool.submit(self.sender.send_chunk,
-                                                            claimed.chunk)))
+                        # The caller's context goes with the request: its log lines (a
+                        # wait for a 429) belong to the caller's run, e.g. in Prefect.
+                        flying.append((claimed, pool.submit(
+                            contextvars.copy_context().run, self.sender.send_chunk,
+                            claimed.chunk)))
                     while len(flying) >= self.in_flight:
                         done += self._settle(ledger_occasion, *flying.popleft(), summary)
                         if progress is not None:

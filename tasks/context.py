@@ -11,7 +11,6 @@ so workers need no key in their environment; without either, e-mail goes to the 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from functools import cache
 from typing import Any
 
@@ -27,36 +26,8 @@ NEW_YORK = "America/New_York"
 SENDGRID_SECRET_BLOCK = "imrf-sendgrid-api-key"  # noqa: S105 (a block name, not a key)
 
 
-class _RunOfThisProcess(logging.Filter):
-    """Give the sender's log records the flow run they belong to.
-
-    The notifier sends from a thread pool, outside Prefect's run context, so Prefect's API
-    handler would drop the sender's notes about waiting out a 429 or a 5xx. A flow-run
-    process (a worker's, or `serve`'s) runs one flow run, named in its environment: those
-    records go to that run's log in the UI (with PREFECT_LOGGING_EXTRA_LOGGERS=imrf).
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "flow_run_id", None) is None:
-            from prefect.context import FlowRunContext, TaskRunContext
-            from prefect.runtime import flow_run
-
-            if FlowRunContext.get() is None and TaskRunContext.get() is None:
-                run_id = flow_run.get_id()
-                if run_id:
-                    record.flow_run_id = run_id
-        return True
-
-
-def _log_sender_waits_to_the_run() -> None:
-    sender_log = logging.getLogger("imrf.delivery.sendgrid_sender")
-    if not any(isinstance(f, _RunOfThisProcess) for f in sender_log.filters):
-        sender_log.addFilter(_RunOfThisProcess())
-
-
 @cache
 def app() -> App:
-    _log_sender_waits_to_the_run()
     settings = load_settings()
     if settings.sendgrid_api_key is None:
         key = sendgrid_key_from_block()

@@ -468,3 +468,29 @@ def test_a_chased_milestone_whose_area_is_missing_excludes_nobody() -> None:
     from imrf import chasing
 
     assert chasing._function("imrf.no_such_area.module:who") is None
+
+
+def test_requests_in_flight_run_in_the_callers_context(store: Store,
+                                                       server: FakeSendGrid) -> None:
+    """So that what the sender logs (a 429 waited out) belongs to the caller's run."""
+    import contextvars
+
+    run: contextvars.ContextVar[str] = contextvars.ContextVar("run", default="none")
+    add_contacts(store, 2500)
+    n = notifier(store, server, in_flight=2)
+    inner = n.sender
+    seen: list[str] = []
+
+    class Recording(SendGridSender):
+        def chunks(self, batch: MessageBatch) -> list[MessageBatch]:
+            return inner.chunks(batch)
+
+        def send_chunk(self, chunk: MessageBatch) -> ChunkResult:
+            seen.append(run.get())
+            return inner.send_chunk(chunk)
+
+    n.sender = Recording(SecretStr(KEY), from_email="no-reply@imrf.example.org",
+                         host=server.host)
+    run.set("flow-run-42")
+    n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
+    assert seen == ["flow-run-42"] * 3
