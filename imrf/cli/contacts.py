@@ -72,7 +72,7 @@ def import_command(
     if output is OutputFormat.JSON:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        _print_report(file, report)
+        print_import_report(file, report)
     if report.errors:
         raise typer.Exit(SOME_ROWS_REJECTED)
 
@@ -99,7 +99,9 @@ def list_command(
         _print_contacts(found)
 
 
-def _print_report(file: Path, report: ImportReport) -> None:
+def print_import_report(file: Path, report: ImportReport) -> None:
+    """The summary of a CSV import and a table of its refused rows (line, field, reason);
+    the stakeholder registries' imports print theirs the same way."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

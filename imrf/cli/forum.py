@@ -62,12 +62,12 @@ def _read(file: Path, module: Any) -> list[SourceRow]:
 
 
 def _imported(file: Path, report: ImportReport, output: OutputFormat) -> None:
-    from imrf.cli.contacts import _print_report
+    from imrf.cli.contacts import print_import_report
 
     if output is OutputFormat.JSON:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        _print_report(file, report)
+        print_import_report(file, report)
     if report.errors:
         raise typer.Exit(SOME_ROWS_REJECTED)
 
