@@ -515,10 +515,18 @@ def _claim(
     recipients whose rows this statement moved (a concurrent claim's rows are not)."""
     claimed: set[str] = set()
     for chunk in chunks(recipients, VALUES_CHUNK):
+        wanted = [*_occasion_filter(occasion), in_values(conn, messages.c.recipient, chunk),
+                  _SENDABLE]
+        if conn.dialect.name == "postgresql":
+            # Lock the rows first, in id order, skipping those a concurrent claim holds (it
+            # sends them): two UPDATEs over the same rows in different orders deadlocked.
+            # (SQLite serialises writers with BEGIN IMMEDIATE: nothing to order.)
+            locked = (select(messages.c.id).where(*wanted).order_by(messages.c.id)
+                      .with_for_update(skip_locked=True))
+            wanted = [messages.c.id.in_(locked.scalar_subquery()), _SENDABLE]
         statement = (
             update(messages)
-            .where(*_occasion_filter(occasion), in_values(conn, messages.c.recipient, chunk),
-                   _SENDABLE)
+            .where(*wanted)
             .values(
                 state=DeliveryState.UNKNOWN.value, attempt=attempt_id,
                 attempts=messages.c.attempts + 1, reason=None, retryable=None, updated_at=now,
