@@ -69,6 +69,12 @@ def import_command(
         fail(str(exc))
     with opened_store() as store:
         report = ContactRegistry(store).import_rows(rows)
+    report_import(file, report, output)
+
+
+def report_import(file: Path, report: ImportReport, output: OutputFormat) -> None:
+    """Show what a CSV import did (JSON for scripts, else a summary and the refused rows) and
+    exit 1 if any row was refused: the contacts' and the stakeholder registries' imports."""
     if output is OutputFormat.JSON:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from imrf.cli.app import app, fail
-from imrf.cli.contacts import SOME_ROWS_REJECTED, OutputFormat, opened_store
+from imrf.cli.contacts import OutputFormat, opened_store, report_import
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from imrf.contacts import ImportReport, SourceRow
+    from imrf.contacts import SourceRow
     from imrf.store import Store
 
 registrations_app = typer.Typer(
@@ -61,23 +61,12 @@ def _read(file: Path, module: Any) -> list[SourceRow]:
         fail(str(exc))
 
 
-def _imported(file: Path, report: ImportReport, output: OutputFormat) -> None:
-    from imrf.cli.contacts import print_import_report
-
-    if output is OutputFormat.JSON:
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        print_import_report(file, report)
-    if report.errors:
-        raise typer.Exit(SOME_ROWS_REJECTED)
-
-
 def _import(file: Path, edition: int, output: OutputFormat, module: Any,
             registry: Callable[[Store], Any]) -> None:
     rows = _read(file, module)
     with opened_store() as store, refused():
         report = registry(store).import_rows(edition, rows)
-    _imported(file, report, output)
+    report_import(file, report, output)
 
 
 def _dump(items: list[BaseModel] | BaseModel) -> None:
