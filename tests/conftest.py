@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,19 @@ def config_copy(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(CONFIG, target)
     return target
+
+
+@pytest.fixture
+def cli_data_dir(tmp_path: Path, config_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean environment for a command: no IMRF_* or SendGrid variables from the outside
+    world (so e-mail goes to the outbox), a private copy of config/, an empty data directory
+    (returned) under ``tmp_path``."""
+    for name in list(os.environ):
+        if name.startswith("IMRF_") or name == "SENDGRID_API_KEY":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("IMRF_CONFIG_DIR", str(config_copy))
+    monkeypatch.setenv("IMRF_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
 
 
 @pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])

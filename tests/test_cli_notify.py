@@ -4,7 +4,6 @@ and one-line errors that never show the API key."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,14 +24,8 @@ SUMMARY_KEYS = {"sent", "already_sent", "failed", "unknown", "requests"}
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, config_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A clean environment: no IMRF_* or SendGrid variables from the outside world."""
-    for name in list(os.environ):
-        if name.startswith("IMRF_") or name == "SENDGRID_API_KEY":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("IMRF_CONFIG_DIR", str(config_copy))
-    monkeypatch.setenv("IMRF_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
+def data_dir(cli_data_dir: Path) -> Path:
+    return cli_data_dir
 
 
 @pytest.fixture

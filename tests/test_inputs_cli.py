@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,15 @@ KENYA = "amara.okonkwo@mission-ken.example.int"  # in config/contacts-sample.csv
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, config_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_dir(cli_data_dir: Path, config_copy: Path) -> Path:
     """No SendGrid key (e-mail goes to the outbox), the sample contacts imported."""
-    for name in list(os.environ):
-        if name.startswith("IMRF_") or name == "SENDGRID_API_KEY":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("IMRF_CONFIG_DIR", str(config_copy))
-    monkeypatch.setenv("IMRF_DATA_DIR", str(tmp_path / "data"))
     store = open_store(load_settings())
     try:
         assert not ContactRegistry(store).import_rows(
             read_csv(config_copy / "contacts-sample.csv")).errors
     finally:
         store.dispose()
-    return tmp_path / "data"
+    return cli_data_dir
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -200,13 +199,8 @@ def test_the_objections_human_step_is_checked_and_recorded_here(store: Store) ->
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, config_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("IMRF_") or name == "SENDGRID_API_KEY":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("IMRF_CONFIG_DIR", str(config_copy))
-    monkeypatch.setenv("IMRF_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
+def cli_env(cli_data_dir: Path) -> Path:
+    return cli_data_dir.parent
 
 
 def test_cli_hostile_cases(cli_env: Path) -> None:
