@@ -222,6 +222,15 @@ class Notifier:
         done = 0
         flying: deque[tuple[_Claimed, Future[ChunkResult]]] = deque()
         error: DeliveryError | None = None
+
+        def settle_until(left: int) -> None:
+            """Record the oldest answers until at most ``left`` requests are out."""
+            nonlocal done
+            while len(flying) > left:
+                done += self._settle(ledger_occasion, *flying.popleft(), summary)
+                if progress is not None:
+                    progress(done, total)
+
         with ThreadPoolExecutor(max_workers=self.in_flight,
                                 thread_name_prefix="imrf-send") as pool:
             try:
@@ -233,14 +242,8 @@ class Notifier:
                         flying.append((claimed, pool.submit(
                             contextvars.copy_context().run, self.sender.send_chunk,
                             claimed.chunk)))
-                    while len(flying) >= self.in_flight:
-                        done += self._settle(ledger_occasion, *flying.popleft(), summary)
-                        if progress is not None:
-                            progress(done, total)
-                while flying:
-                    done += self._settle(ledger_occasion, *flying.popleft(), summary)
-                    if progress is not None:
-                        progress(done, total)
+                    settle_until(self.in_flight - 1)
+                settle_until(0)
             except DeliveryError as exc:
                 error = exc
                 # The requests already out get their answers recorded before we stop.
