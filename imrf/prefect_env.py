@@ -6,7 +6,9 @@ so the CLI can set Prefect's settings before Prefect is first imported.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -69,6 +71,92 @@ def start_server(api_url: str, log: Path, *, wait: float = 120.0) -> subprocess.
         time.sleep(0.5)
     process.terminate()
     raise RuntimeError(f"the Prefect server did not answer within {wait:.0f} s; see {log}")
+
+
+class TemporaryServer:
+    """Prefect's temporary server (the one ``get_client`` starts when no API is configured),
+    started in the background so the caller's own start-up overlaps with the server's.
+
+    Prefect starts it on first use and waits for it: importing its server modules into the
+    client and booting it (migrating a new SQLite file) took 20 to 30 s of a simulation here,
+    with nothing else running meanwhile. This runs the same uvicorn command (UI off, the
+    ephemeral set of services) on a free 127.0.0.1 port and points ``PREFECT_API_URL`` at it;
+    :meth:`wait` blocks until it answers, :meth:`stop` ends it.
+    """
+
+    def __init__(self, log: Path) -> None:
+        spec = importlib.util.find_spec("prefect")
+        if spec is None or spec.origin is None:
+            raise RuntimeError("Prefect is not installed")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1"}
+        env.pop("PREFECT_API_URL", None)
+        with log.open("ab") as out:
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "uvicorn", "--app-dir",
+                 str(Path(spec.origin).parent.parent), "--factory",
+                 "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                 "--port", str(port), "--log-level", "error", "--lifespan", "on"],
+                stdout=out, stderr=subprocess.STDOUT, env=env,
+            )
+        os.environ["PREFECT_API_URL"] = self.api_url
+        self._ca_file = self._one_certificate(log.parent)
+        if self._ca_file is not None:
+            os.environ["PREFECT_API_SSL_CERT_FILE"] = str(self._ca_file)
+
+    @staticmethod
+    def _one_certificate(folder: Path) -> Path | None:
+        """A CA file of one certificate for Prefect's clients of this plain-HTTP server.
+
+        Prefect builds a TLS context from its CA file for every client it makes, one per
+        subflow: with certifi's whole bundle that took 74 ms each here, 5 s of a simulation's
+        75 stage runs, for a loopback server that never speaks TLS. None (Prefect's default
+        then) if the user chose a CA file or certifi's bundle cannot be read.
+        """
+        if "PREFECT_API_SSL_CERT_FILE" in os.environ:
+            return None
+        spec = importlib.util.find_spec("certifi")
+        bundle = Path(spec.origin).with_name("cacert.pem") if spec and spec.origin else None
+        try:
+            text = bundle.read_text(encoding="ascii") if bundle else ""
+        except OSError:
+            return None
+        end = "-----END CERTIFICATE-----"
+        start = text.find("-----BEGIN CERTIFICATE-----")
+        stop = text.find(end, start)
+        if start < 0 or stop < 0:
+            return None
+        target = folder / "loopback-ca.pem"
+        target.write_text(text[start:stop + len(end)] + "\n", encoding="ascii")
+        return target
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until the server answers; raise (naming the log) if it stops or is late."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if healthy(self.api_url, timeout=1.0):
+                return
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"the temporary Prefect server stopped at start-up; "
+                                   f"see {self.log}")
+            time.sleep(0.1)
+        raise RuntimeError(f"the temporary Prefect server did not answer within "
+                           f"{timeout:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        stop(self.process, grace=5.0)
+        self.process = None
+        if os.environ.get("PREFECT_API_URL") == self.api_url:
+            del os.environ["PREFECT_API_URL"]
+        if self._ca_file is not None and \
+                os.environ.get("PREFECT_API_SSL_CERT_FILE") == str(self._ca_file):
+            del os.environ["PREFECT_API_SSL_CERT_FILE"]
 
 
 def stop(process: subprocess.Popen[bytes] | None, *, grace: float = 20.0) -> None:

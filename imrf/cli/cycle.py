@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from imrf.cli.app import app, fail
 from imrf.cli.calendar import parse_date
+
+if TYPE_CHECKING:
+    from imrf.prefect_env import TemporaryServer
 
 
 def _prefect_defaults() -> None:
@@ -50,26 +55,16 @@ def simulate(
     if contacts and synthetic_contacts:
         fail("give --contacts or --synthetic-contacts, not both")
     _prefect_defaults()
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    server = None
+    if "PREFECT_API_URL" not in os.environ:
+        # No server configured: a temporary one, booting while the rest starts up.
+        from imrf.prefect_env import TemporaryServer
 
-    from flows.simulation import simulate as simulate_flow
-    from imrf.contacts import ContactFileError, read_csv
-    from imrf.simulation import synthetic_contacts as make_contacts
-    from tasks import context
-
-    registry = context.app().registry
-    if contacts is not None:
-        try:
-            report = registry.import_rows(read_csv(contacts))
-        except ContactFileError as exc:
-            fail(str(exc))
-        if report.errors:
-            fail(f"{contacts}: {report.rejected} bad row(s); fix them or import them apart")
-    elif synthetic_contacts:
-        registry.import_rows(make_contacts(synthetic_contacts))
-    # A simulation crosses years in seconds: heartbeats (crash detection) only slow it down.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        result = simulate_flow(first, last)
+        server = TemporaryServer(Path(os.environ["PREFECT_HOME"]) / "temporary-server.log")
+        # At exit, after Prefect's own exit handlers (registered later, run earlier) have
+        # sent their last events to it.
+        atexit.register(server.stop)
+    result = _simulate(first, last, contacts, synthetic_contacts, server)
     if output == "json":
         typer.echo(json.dumps(result, indent=2))
         return
@@ -77,6 +72,40 @@ def simulate(
         typer.echo(f"{run['date']}  IMRF {run['edition']}  {run['stage']:<24} "
                    f"{run['instance']:<16} {run['state']}")
     typer.echo(f"e-mails: {result['emails']}, duplicates: {result['duplicates']}")
+
+
+def _simulate(first: dt.date, last: dt.date, contacts: Path | None,
+              synthetic_contacts: int | None, server: TemporaryServer | None) -> dict[str, Any]:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.simulation import simulate as simulate_flow
+    from imrf.cli.contacts import opened_store
+    from imrf.contacts import ContactFileError, ContactRegistry, read_csv
+    from imrf.simulation import synthetic_contacts as make_contacts
+
+    # The store alone, not the flows' adapters: those may ask the server (for the SendGrid
+    # key's Secret block), which may still be booting.
+    with opened_store() as store:
+        registry = ContactRegistry(store)
+        if contacts is not None:
+            try:
+                report = registry.import_rows(read_csv(contacts))
+            except ContactFileError as exc:
+                fail(str(exc))
+            if report.errors:
+                fail(f"{contacts}: {report.rejected} bad row(s); fix them or import them "
+                     "apart")
+        elif synthetic_contacts:
+            registry.import_rows(make_contacts(synthetic_contacts))
+    if server is not None:
+        try:
+            server.wait()
+        except RuntimeError as exc:
+            fail(str(exc), code=1)
+    # A simulation crosses years in seconds: heartbeats (crash detection) only slow it down.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        result: dict[str, Any] = simulate_flow(first, last)
+    return result
 
 
 @app.command()
