@@ -24,7 +24,7 @@ from imrf.reminders import reminder_days_between
 from imrf.simulation import scripted_answers
 from imrf.stages import PlannedRun, plan_edition
 from tasks import context
-from tasks.artifacts import publish_calendar
+from tasks.artifacts import publish_calendar, publish_stage_summary
 
 
 class CountingSender(Sender):
@@ -68,9 +68,14 @@ def simulate(start: dt.date, end: dt.date) -> dict[str, Any]:
     days = sorted(set(runs) | set(reminder_days_between(calendars.values(), start, end)))
     stage_runs: list[dict[str, Any]] = []
     emails: Counter[str] = Counter()
+    # Per edition, the days a sweep sent something: one summary artifact each at the end
+    # (a sweep artifact per day costs a server call each, hundreds in a simulation).
+    sweeps: dict[int, dict[dt.date, list[dict[str, Any]]]] = {}
     try:
         for day in days:
-            for sent in sweep(day)["sends"]:
+            for sent in sweep(day, publish=False)["sends"]:
+                days_swept = sweeps.setdefault(sent["edition"], {})
+                days_swept.setdefault(day, []).append(sent)
                 for field in ("sent", "already_sent", "failed", "unknown"):
                     emails[field] += sent[field]
             for run in runs.get(day, []):
@@ -88,6 +93,12 @@ def simulate(start: dt.date, end: dt.date) -> dict[str, Any]:
                                    "state": state.name})
         for year in calendars:
             publish_calendar(year, end)
+        for year, days_swept in sweeps.items():
+            publish_stage_summary(
+                year, "reminder-sweep", "", f"Reminder sweeps from {start} to {end} (simulated)",
+                [f"{len(days_swept)} days with reminders or escalations: "
+                 + ", ".join(map(str, days_swept)) + "."],
+                [sent for sends in days_swept.values() for sent in sends])
     finally:
         app.notifier.sender = counting.inner
     logger.info("Simulated %s to %s: %d stage runs, %s", start, end, len(stage_runs),

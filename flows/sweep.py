@@ -32,8 +32,12 @@ def reminder_sweep(as_of: dt.date | None = None) -> dict[str, Any]:
     return sweep(as_of or context.today_new_york())
 
 
-def sweep(as_of: dt.date) -> dict[str, Any]:
-    """The sweep's work, called by the flow (and by the simulation, inside its own flow)."""
+def sweep(as_of: dt.date, *, publish: bool = True) -> dict[str, Any]:
+    """The sweep's work, called by the flow (and by the simulation, inside its own flow).
+
+    ``publish=False`` leaves the day's summary artifact to the caller: a simulation sweeps
+    hundreds of days and publishes one summary of them all at its end.
+    """
     logger = get_run_logger()
     calendars = calendars_overlapping(as_of, as_of)
     editions = [c.edition for c in calendars]
@@ -59,7 +63,7 @@ def sweep(as_of: dt.date) -> dict[str, Any]:
         sends.append(sent)
         escalated += bool(sent["sent"])
     logger.info("Sweep of %s: %d message batches, %d escalations", as_of, len(sends), escalated)
-    if sends:
+    if sends and publish:
         publish_stage_summary(calendars[0].edition if calendars else as_of.year,
                               "reminder-sweep", "", f"Reminder sweep of {as_of}",
                               [f"Editions {[c.edition for c in calendars]}."], sends)

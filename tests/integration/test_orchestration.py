@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterTags,
+)
 from prefect.deployments import run_deployment
 from prefect.flow_runs import resume_flow_run
 from prefect.runner import Runner
@@ -209,6 +214,13 @@ def test_simulate_one_whole_cycle_counted_exactly(sample_contacts: int) -> None:
     assert (result["emails"]["failed"], result["emails"]["unknown"]) == (0, 0)
     ledger = Ledger(context.app().store)
     assert sum(r.count for r in ledger.summary(2030) if r.state.value == "sent") == expected
+    # The sweeps' summary: one artifact at the end, listing the days, not one per day.
+    key = ArtifactFilter(key=ArtifactFilterKey(any_=["imrf-2030-reminder-sweep"]))
+    with get_client(sync_client=True) as client:
+        sweeps = client.read_artifacts(artifact_filter=key)
+    assert len(sweeps) == 1
+    assert "Reminder sweeps from 2028-01-01 to 2030-12-31 (simulated)" in str(sweeps[0].data)
+    assert "| reminder of stakeholder-registration@" in str(sweeps[0].data)
     # Running it again sends nothing new (the forum weeks: the busiest stretch of the cycle).
     again = simulate(dt.date(2030, 5, 1), dt.date(2030, 5, 31))
     assert again["emails"]["sent"] == 0 and again["emails"]["already_sent"] > 0
