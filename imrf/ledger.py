@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import RowMapping, and_, func, or_, select, update
+from sqlalchemy import RowMapping, and_, func, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
@@ -275,7 +275,9 @@ class Ledger:
     ) -> int:
         """Move rows still in flight under ``attempt_id``; return how many moved."""
         _check_attempt(attempt_id)
-        in_flight = [messages.c.state == DeliveryState.UNKNOWN.value,
+        # The state as a literal, as the partial index ix_messages_attempt names it: a
+        # bound parameter would keep PostgreSQL's generic plans off that index.
+        in_flight = [messages.c.state == literal_column(f"'{DeliveryState.UNKNOWN.value}'"),
                      messages.c.attempt == attempt_id]
         moved = 0
         with self._store.unit_of_work() as uow:

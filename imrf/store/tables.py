@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # Named constraints so that later migrations (and SQLite batch mode) can refer to them.
@@ -84,7 +85,9 @@ messages = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("edition", "milestone", "kind", "recipient", name="uq_messages_key"),
-    Index("ix_messages_attempt", "attempt"),
+    # Only rows in flight are looked up by attempt (migration 0006 says why).
+    Index("ix_messages_attempt", "attempt", sqlite_where=text("state = 'unknown'"),
+          postgresql_where=text("state = 'unknown'")),
 )
 
 # The operator's audit trail: every manual resolution, who did it, when and why.
