@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -139,6 +140,29 @@ def test_request_body_details(fake: FakeSendGrid, sleeps: Sleeps) -> None:
     # SendGrid refuses ";" and "," in a recipient's name.
     assert body["personalizations"][0]["to"][0]["name"] == "Korea Republic of Mission"
     assert body["mail_settings"] == {"sandbox_mode": {"enable": True}}
+
+
+def test_the_body_goes_as_utf8_json_and_arrives_as_sent(
+    fake: FakeSendGrid, sleeps: Sleeps
+) -> None:
+    names = ["Zoë Åström", "Ǹgozi «Nkem» Okoro", 'Quote " and back\\slash', "中文 名字"]
+    batch = make_batch(0, recipients=tuple(
+        Personalization(email=f"u{i}@example.org", name=name, substitutions={"{{name}}": name})
+        for i, name in enumerate(names)))
+    sender = make_sender(fake, sleeps)
+    sender.send_chunk(batch)
+    sent = fake.requests[0].body
+    assert sent == sender.request_body(batch)
+    assert [p["to"][0]["name"] for p in sent["personalizations"]] == names
+    # UTF-8 as it is, not \uXXXX escapes: the body is smaller than json.dumps's.
+    assert fake.requests[0].size < len(json.dumps(sent).encode())
+    client_headers = sender._mail_send().request_headers
+    assert client_headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_a_string_orjson_refuses_is_encoded_by_json() -> None:
+    body = {"subject": "lone \ud800 surrogate"}
+    assert json.loads(sendgrid_sender._encode(body)) == body
 
 
 def test_duplicate_addresses_are_sent_once(fake: FakeSendGrid, sleeps: Sleeps) -> None:
