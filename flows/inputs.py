@@ -75,19 +75,23 @@ def acknowledge_input(input_id: str) -> dict[str, Any]:
 
 
 def rebuild_site(edition: int) -> None:
-    """Rebuild the public inputs website (OP14) if the site flow is installed."""
+    """Rebuild the public inputs website (OP14) if the site flow is installed.
+
+    As a task of the calling flow (the build task of `imrf-rebuild-site`), not as that
+    flow: a subflow run costs several server calls more, for the same build.
+    """
     logger = get_run_logger()
     try:
         from flows import site
     except ImportError:
         logger.info("Website not rebuilt: flows.site is not installed")
         return
-    rebuild = getattr(site, "rebuild_site", None)
-    if rebuild is None:
-        logger.info("Website not rebuilt: flows.site has no rebuild_site flow")
+    build = getattr(site, "build_edition_site", None)
+    if build is None:
+        logger.info("Website not rebuilt: flows.site has no build_edition_site task")
         return
     try:
-        rebuild(edition=edition)
+        build(edition)
     except Exception as exc:  # the input is registered; the next rebuild will include it
         logger.warning("Website rebuild for %s failed: %s", edition, exc)
 

@@ -51,6 +51,10 @@ def test_drop_folder_registers_refuses_and_holds(sample_contacts: int, data_dir:
     outbox = list((data_dir / "outbox").glob("*.eml"))
     assert [p.name for p in outbox if KENYA in p.name] and len(outbox) == 1
 
+    # The website was rebuilt with the accepted input, the held one not on it.
+    index = (data_dir / "site" / "2030" / "index.html").read_text(encoding="utf-8")
+    assert "Kenya&#39;s review" in index and "GFMD" not in index
+
     artifact = Artifact.get(tracker_key(2030))
     assert artifact is not None and artifact.type == "markdown"
     assert "**1** submitted, **192** missing" in str(artifact.data)
@@ -60,6 +64,8 @@ def test_drop_folder_registers_refuses_and_holds(sample_contacts: int, data_dir:
     decided = held_input(held_id, answer={"decision": "accept"})
     assert decided["status"] == "accepted" and decided["acknowledgement"]["sent"] == 1
     assert registry.get(held_id).status is Status.ACCEPTED
+    index = (data_dir / "site" / "2030" / "index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;GFMD&lt;/script&gt;" in index  # on it once accepted, as text
     assert sorted(s.id for s in registry.accepted(2030)) == sorted(["2030-ken-1", held_id])
     again = drop_folder()  # nothing new: nothing registered or sent
     assert again["outcomes"] == [] and len(list((data_dir / "outbox").glob("*.eml"))) == 2
