@@ -15,6 +15,7 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
+    ArtifactFilterFlowRunId,
     ArtifactFilterKey,
     FlowRunFilter,
     FlowRunFilterTags,
@@ -204,7 +205,8 @@ def inputs_adjustment(cal: Any, start: dt.date, end: dt.date) -> int:
 
 def test_simulate_one_whole_cycle_counted_exactly(sample_contacts: int) -> None:
     start, end = dt.date(2028, 1, 1), dt.date(2030, 12, 31)
-    result = simulate(start, end)
+    state = simulate(start, end, return_state=True)
+    result = state.result()
     planned = [r for r in plan_edition(build_calendar(2030)) if start <= r.date <= end]
     assert len(result["stage_runs"]) == len(planned) == 19
     assert {r["state"] for r in result["stage_runs"]} == {"Completed"}
@@ -215,7 +217,9 @@ def test_simulate_one_whole_cycle_counted_exactly(sample_contacts: int) -> None:
     ledger = Ledger(context.app().store)
     assert sum(r.count for r in ledger.summary(2030) if r.state.value == "sent") == expected
     # The sweeps' summary: one artifact at the end, listing the days, not one per day.
-    key = ArtifactFilter(key=ArtifactFilterKey(any_=["imrf-2030-reminder-sweep"]))
+    key = ArtifactFilter(key=ArtifactFilterKey(any_=["imrf-2030-reminder-sweep"]),
+                         flow_run_id=ArtifactFilterFlowRunId(
+                             any_=[state.state_details.flow_run_id]))
     with get_client(sync_client=True) as client:
         sweeps = client.read_artifacts(artifact_filter=key)
     assert len(sweeps) == 1
