@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any
 
+import orjson
+
 from imrf.delivery.base import json_size_at_least, substitute
 
 MAIL_SEND_PATH = "/v3/mail/send"
@@ -226,6 +228,7 @@ def _check_personalizations(
     seen: set[str] = set()
     total = 0
     subject_ok = isinstance(body.get("subject"), str) and bool(body["subject"])
+    top_too_big: bool | None = None
     for i, personalization in enumerate(personalizations):
         where = f"personalizations.{i}"
         if not isinstance(personalization, dict):
@@ -269,8 +272,14 @@ def _check_personalizations(
             subject_ok = True  # report it once, like SendGrid
         args = personalization.get("custom_args")
         if args or top_args:
-            merged = {**top_args, **args} if isinstance(args, dict) else dict(top_args)
-            if json_size_at_least(merged, MAX_CUSTOM_ARGS_BYTES):
+            if args:
+                merged = {**top_args, **args} if isinstance(args, dict) else dict(top_args)
+                too_big = json_size_at_least(merged, MAX_CUSTOM_ARGS_BYTES)
+            else:  # the request's own, the same for every personalization: sized once
+                if top_too_big is None:
+                    top_too_big = json_size_at_least(top_args, MAX_CUSTOM_ARGS_BYTES)
+                too_big = top_too_big
+            if too_big:
                 errors.append(_error(
                     f"The total length of custom arguments must be less than "
                     f"{MAX_CUSTOM_ARGS_BYTES} bytes.", f"{where}.custom_args",
@@ -622,8 +631,8 @@ def _parse(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(raw)  # json.loads took 3 times as long: the fake shares the CPU
+    except orjson.JSONDecodeError:
         return None
 
 
