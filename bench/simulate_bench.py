@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PYTHON, Figure
+from bench.common import PYTHON, Figure, median_time
 
 SPAN = ("2020-01-01", "2031-01-01")
 CONTACTS = int(os.environ.get("IMRF_BENCH_CONTACTS", "10000"))
@@ -31,6 +31,7 @@ def run() -> list[Figure]:
     from imrf.devtools.fake_sendgrid import FakeSendGrid
 
     figures = [_overhead()]  # the quick one first: a failure there must not cost the long one
+    speed_before = _machine_reference()
     imrf = str(Path(PYTHON).with_name("imrf"))
     with FakeSendGrid(api_keys=(KEY,), max_records=1000) as fake, \
             tempfile.TemporaryDirectory() as tmp:
@@ -49,7 +50,22 @@ def run() -> list[Figure]:
             extra=(f"flow runs {len(result['stage_runs']) + 1}, e-mails sent {emails['sent']}, "
                    f"requests {fake.request_count}, duplicates {result['duplicates']}, "
                    f"peak RSS {peak_mb:.0f} MB")))
+    speed_after = _machine_reference()
+    figures.append(Figure(
+        "machine reference: 10M pure-Python additions", (speed_before + speed_after) / 2,
+        extra=(f"before the simulation {speed_before:.2f} s, after {speed_after:.2f} s: "
+               "compare simulations of different runs by this, the machine is shared")))
     return figures
+
+
+def _machine_reference() -> float:
+    """A fixed CPU-bound loop: how fast this shared machine is at the moment (median of 3)."""
+    def loop() -> None:
+        total = 0
+        for i in range(10_000_000):
+            total += i
+
+    return median_time(loop, repeats=3)
 
 
 def _overhead() -> Figure:
