@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,20 @@ def cli_data_dir(tmp_path: Path, config_copy: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("IMRF_CONFIG_DIR", str(config_copy))
     monkeypatch.setenv("IMRF_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def child_env() -> Callable[..., dict[str, str]]:
+    """The environment for a command run as a child process: this one without the outside
+    world's IMRF_*, PREFECT_* and SendGrid variables, plus the given ones."""
+
+    def build(**extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PREFECT_", "IMRF_")) and k != "SENDGRID_API_KEY"}
+        env.update(extra)
+        return env
+
+    return build
 
 
 @pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgres)])

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,21 +185,6 @@ def _reader(run: ImrfRun) -> None:
             log.flush()
 
 
-def _child_env(root: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "IMRF_")) and k != "SENDGRID_API_KEY"}
-    # Only the API URL, as an operator would set it: `imrf run` must point the UI there too.
-    env.update({
-        "IMRF_DATA_DIR": str(root / "data"),
-        "PREFECT_HOME": str(root / "prefect"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
-
-
 def _default_sigint() -> None:
     # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited
     # SIG_IGN: restore the default so Ctrl-C (SIGINT) reaches `imrf run` as in a terminal.
@@ -207,13 +192,19 @@ def _default_sigint() -> None:
 
 
 @pytest.fixture(scope="session")
-def imrf_run(tmp_path_factory: pytest.TempPathFactory, artifacts: Artifacts) -> Iterator[ImrfRun]:
+def imrf_run(tmp_path_factory: pytest.TempPathFactory, artifacts: Artifacts,
+             child_env: Callable[..., dict[str, str]]) -> Iterator[ImrfRun]:
     """`imrf run` on a free port with its own data and Prefect home, until it serves."""
     root = tmp_path_factory.mktemp("imrf-run")
     port = free_port()
     imrf = Path(sys.executable).with_name("imrf")
+    # Only the API URL, as an operator would set it: `imrf run` must point the UI there too.
+    env = child_env(
+        IMRF_DATA_DIR=str(root / "data"), PREFECT_HOME=str(root / "prefect"),
+        PREFECT_API_URL=f"http://127.0.0.1:{port}/api", DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false", PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [str(imrf), "run"], cwd=REPO, env=_child_env(root, port), text=True, bufsize=1,
+        [str(imrf), "run"], cwd=REPO, env=env, text=True, bufsize=1,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, preexec_fn=_default_sigint,
     )

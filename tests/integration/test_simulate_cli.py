@@ -4,9 +4,9 @@ server in the background while it starts up, and stops it when it is done."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,19 +16,18 @@ REPO = Path(__file__).resolve().parents[2]
 IMRF = str(Path(sys.executable).with_name("imrf"))
 
 
-def simulate(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "IMRF_")) and k != "SENDGRID_API_KEY"}
-    env.update(IMRF_DATA_DIR=str(data), PREFECT_LOGGING_LEVEL="WARNING")
-    return subprocess.run(
-        [IMRF, "simulate", "--from", "2030-05-11", "--to", "2030-05-20", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=280, check=False)
-
-
-def test_simulate_boots_a_temporary_server_and_stops_it(tmp_path: Path) -> None:
+def test_simulate_boots_a_temporary_server_and_stops_it(
+        tmp_path: Path, child_env: Callable[..., dict[str, str]]) -> None:
     data = tmp_path / "data"
+    env = child_env(IMRF_DATA_DIR=str(data), PREFECT_LOGGING_LEVEL="WARNING")
+
+    def simulate(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [IMRF, "simulate", "--from", "2030-05-11", "--to", "2030-05-20", *args],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=280, check=False)
+
     sample = REPO / "config" / "contacts-sample.csv"
-    first = simulate(data, "--contacts", str(sample), "--format", "json")
+    first = simulate("--contacts", str(sample), "--format", "json")
     assert first.returncode == 0, first.stderr[-2000:]
     result = json.loads(first.stdout)
     assert result["stage_runs"] and {r["state"] for r in result["stage_runs"]} == {"Completed"}
@@ -41,7 +40,7 @@ def test_simulate_boots_a_temporary_server_and_stops_it(tmp_path: Path) -> None:
     assert ca_file.read_text(encoding="ascii").count("BEGIN CERTIFICATE") == 1
     assert not _servers_on(prefect_home)
 
-    again = simulate(data, "--format", "json")
+    again = simulate("--format", "json")
     assert again.returncode == 0, again.stderr[-2000:]
     repeated = json.loads(again.stdout)
     # Nothing new: reminders the ledger has settled are not even fanned out again.
