@@ -161,7 +161,8 @@ class SendGridSender(Sender):
     def chunks(self, batch: MessageBatch) -> list[MessageBatch]:
         """Requests of ≤1,000 recipients and under 30 MB; refuse a batch SendGrid would."""
         weights = self._check_batch(batch)
-        base = len(json.dumps(self.request_body(batch.model_copy(update={"recipients": ()}))))
+        base = len(_encode(self.request_body(batch.model_copy(update={"recipients": ()})))
+                   .encode())
         if base >= MAX_REQUEST_BYTES:
             raise InvalidBatchError(
                 f"batch {batch.edition}/{batch.milestone}/{batch.kind}: the message and its "
@@ -376,7 +377,8 @@ def _encode(body: dict[str, Any]) -> str:
 
 
 def _weigh(recipient: Personalization) -> int:
-    # An upper bound of the personalization's JSON: the client escapes non-ASCII (6 bytes).
+    # An upper bound of the personalization's JSON: no character takes more than 6 bytes
+    # (a \uXXXX escape; UTF-8 as _encode writes it takes at most 4).
     subs, args = recipient.substitutions, recipient.custom_args
     chars = (len(recipient.email) + len(recipient.name)
              + sum(map(len, subs)) + sum(map(len, subs.values()))
