@@ -66,6 +66,7 @@ contact_audiences = Table(
     Index("ix_contact_audiences_contact_id", "contact_id"),
 )
 
+_IN_FLIGHT = text("state = 'unknown'")  # the ledger's DeliveryState.UNKNOWN
 messages = Table(
     "messages",
     metadata,
@@ -86,8 +87,8 @@ messages = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("edition", "milestone", "kind", "recipient", name="uq_messages_key"),
     # Only rows in flight are looked up by attempt (migration 0006 says why).
-    Index("ix_messages_attempt", "attempt", sqlite_where=text("state = 'unknown'"),
-          postgresql_where=text("state = 'unknown'")),
+    Index("ix_messages_attempt", "attempt", sqlite_where=_IN_FLIGHT,
+          postgresql_where=_IN_FLIGHT),
 )
 
 # The operator's audit trail: every manual resolution, who did it, when and why.
