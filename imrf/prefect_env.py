@@ -53,13 +53,14 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
 
 
 def start_server(api_url: str, log: Path, *, wait: float = 120.0) -> subprocess.Popen[bytes]:
-    """Start `prefect server start` on the API URL's port; wait until it answers."""
+    """Start `prefect server start` on the API URL's port (through :mod:`imrf.prefect_server`,
+    for its SQLite transactions); wait until it answers."""
     port = api_url.rsplit(":", 1)[1].split("/")[0]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", port],
+            [sys.executable, "-m", "imrf.prefect_server", "server", "start",
+             "--host", "127.0.0.1", "--port", port],
             stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
         )
     deadline = time.monotonic() + wait
@@ -100,8 +101,8 @@ class TemporaryServer:
         with log.open("ab") as out:
             self.process: subprocess.Popen[bytes] | None = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "uvicorn", "--app-dir",
-                 str(Path(spec.origin).parent.parent), "--factory",
-                 "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                 str(Path(__file__).parent.parent), "--factory",
+                 "imrf.prefect_server:create_app", "--host", "127.0.0.1",
                  "--port", str(port), "--log-level", "error", "--lifespan", "on"],
                 stdout=out, stderr=subprocess.STDOUT, env=env,
             )
