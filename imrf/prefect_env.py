@@ -6,13 +6,17 @@ so the CLI can set Prefect's settings before Prefect is first imported.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 DEFAULT_PORT = 4200
@@ -83,6 +87,10 @@ class TemporaryServer:
     with nothing else running meanwhile. This runs the same uvicorn command (UI off, the
     ephemeral set of services) on a free 127.0.0.1 port and points ``PREFECT_API_URL`` at it;
     :meth:`wait` blocks until it answers, :meth:`stop` ends it.
+
+    A new data directory's database starts as a copy of a migrated one kept in the user's
+    cache (:func:`database_template`): migrating a new SQLite file is most of a boot (11 s
+    against 3.5 s here). The first boot with this Prefect version saves that copy.
     """
 
     def __init__(self, log: Path) -> None:
@@ -95,6 +103,10 @@ class TemporaryServer:
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
+        self.database = default_database()
+        self.template = database_template()
+        self.seeded = self.database is not None and self.template is not None \
+            and seed_database(self.database, self.template)
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1"}
         env.pop("PREFECT_API_URL", None)
@@ -142,6 +154,8 @@ class TemporaryServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if healthy(self.api_url, timeout=1.0):
+                if not self.seeded and self.database is not None and self.template is not None:
+                    save_template(self.database, self.template)
                 return
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"the temporary Prefect server stopped at start-up; "
@@ -158,6 +172,77 @@ class TemporaryServer:
         if self._ca_file is not None and \
                 os.environ.get("PREFECT_API_SSL_CERT_FILE") == str(self._ca_file):
             del os.environ["PREFECT_API_SSL_CERT_FILE"]
+
+
+# Settings that move Prefect's database away from $PREFECT_HOME/prefect.db.
+_DATABASE_SETTINGS = ("PREFECT_API_DATABASE_CONNECTION_URL",
+                      "PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_DRIVER",
+                      "PREFECT_SERVER_DATABASE_NAME", "PREFECT_SERVER_DATABASE_HOST")
+
+
+def default_database() -> Path | None:
+    """Prefect's SQLite file when the environment leaves it at its default
+    ($PREFECT_HOME/prefect.db); None when a setting names another database."""
+    if any(os.environ.get(name) for name in _DATABASE_SETTINGS):
+        return None
+    home = os.environ.get("PREFECT_HOME")
+    return Path(home) / "prefect.db" if home else None
+
+
+def database_template() -> Path | None:
+    """Where a migrated, empty Prefect database for this Prefect version is kept:
+    ``$IMRF_CACHE_DIR`` (default ``$XDG_CACHE_HOME/imrf``, ``~/.cache/imrf``)."""
+    try:
+        version = importlib.metadata.version("prefect")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    cache = os.environ.get("IMRF_CACHE_DIR")
+    if cache:
+        folder = Path(cache)
+    else:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "imrf"
+    return folder / f"prefect-{version}.db"
+
+
+def seed_database(database: Path, template: Path) -> bool:
+    """Copy ``template`` to ``database`` if there is no database yet; True if copied.
+
+    Prefect still checks the copy's migrations when it boots, so a template left by an
+    older Prefect only costs the migrations it lacks.
+    """
+    if database.exists() or not template.is_file():
+        return False
+    database.parent.mkdir(parents=True, exist_ok=True)
+    partial = database.with_name(f".{database.name}.{os.getpid()}")
+    try:
+        shutil.copyfile(template, partial)
+        os.replace(partial, database)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def save_template(database: Path, template: Path) -> bool:
+    """Keep a consistent copy of a freshly migrated ``database`` as ``template`` (SQLite's
+    backup, safe while the server runs); False if it could not be written.
+
+    Called once the server answers: its migrations and block registrations are done and no
+    flow has run yet. A cache that cannot be written only costs the next boot its speed.
+    """
+    if template.exists():
+        return False
+    partial = template.with_name(f".{template.name}.{os.getpid()}")
+    try:
+        template.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)) \
+                as source, closing(sqlite3.connect(partial)) as copy:
+            source.backup(copy)
+        os.replace(partial, template)
+    except (OSError, sqlite3.Error):
+        partial.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def stop(process: subprocess.Popen[bytes] | None, *, grace: float = 20.0) -> None:

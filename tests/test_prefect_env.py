@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import sqlite3
 import ssl
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from imrf.prefect_env import TemporaryServer, apply_defaults, local_env
+from imrf.prefect_env import (
+    TemporaryServer,
+    apply_defaults,
+    database_template,
+    default_database,
+    local_env,
+    save_template,
+    seed_database,
+)
 
 
 def test_local_env_keeps_everything_under_the_data_dir(tmp_path: Path) -> None:
@@ -51,3 +62,67 @@ def test_the_temporary_servers_clients_get_a_one_certificate_ca_file(
     monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", "/etc/ssl/mine.pem")
     assert TemporaryServer._one_certificate(tmp_path / "other") is None
     assert not (tmp_path / "other").exists()
+
+
+def test_the_database_template_is_per_prefect_version_in_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    version = importlib.metadata.version("prefect")
+    monkeypatch.delenv("IMRF_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert database_template() == tmp_path / "xdg" / "imrf" / f"prefect-{version}.db"
+    monkeypatch.setenv("IMRF_CACHE_DIR", str(tmp_path / "mine"))
+    assert database_template() == tmp_path / "mine" / f"prefect-{version}.db"
+
+
+def test_only_prefects_default_database_is_seeded(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    for name in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+                 "PREFECT_SERVER_DATABASE_DRIVER", "PREFECT_SERVER_DATABASE_NAME",
+                 "PREFECT_SERVER_DATABASE_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    assert default_database() == tmp_path / "home" / "prefect.db"
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL",
+                       "postgresql+asyncpg://127.0.0.1/prefect")
+    assert default_database() is None
+
+
+def _wal_database(path: Path, rows: int) -> sqlite3.Connection:
+    """A database in WAL mode whose last rows are still in the WAL (the connection stays
+    open, as a running server's would)."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("CREATE TABLE runs (n INTEGER)")
+    conn.executemany("INSERT INTO runs VALUES (?)", [(n,) for n in range(rows)])
+    conn.commit()
+    return conn
+
+
+def _rows(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+
+def test_a_running_servers_database_is_saved_whole_and_seeds_new_homes(tmp_path: Path) -> None:
+    database, template = tmp_path / "first" / "prefect.db", tmp_path / "cache" / "prefect.db"
+    database.parent.mkdir()
+    with closing(_wal_database(database, 3)):
+        assert save_template(database, template)
+    assert _rows(template) == 3
+    assert not list(template.parent.glob(".*"))  # no partial file left behind
+    # A template is written once: a later server's database does not replace it.
+    other = tmp_path / "other.db"
+    with closing(_wal_database(other, 5)):
+        assert not save_template(other, template)
+    assert _rows(template) == 3
+
+    new_home = tmp_path / "second" / "prefect.db"
+    assert seed_database(new_home, template)
+    assert _rows(new_home) == 3
+    # A home with a database keeps it.
+    assert not seed_database(other, template)
+    assert _rows(other) == 5
+    # No template yet: nothing to seed, Prefect migrates a new file itself.
+    assert not seed_database(tmp_path / "third" / "prefect.db", tmp_path / "absent.db")
+    assert not (tmp_path / "third").exists()

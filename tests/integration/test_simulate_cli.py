@@ -4,9 +4,11 @@ server in the background while it starts up, and stops it when it is done."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,9 @@ IMRF = str(Path(sys.executable).with_name("imrf"))
 
 def test_simulate_boots_a_temporary_server_and_stops_it(
         tmp_path: Path, child_env: Callable[..., dict[str, str]]) -> None:
-    data = tmp_path / "data"
-    env = child_env(IMRF_DATA_DIR=str(data), PREFECT_LOGGING_LEVEL="WARNING")
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    env = child_env(IMRF_DATA_DIR=str(data), IMRF_CACHE_DIR=str(cache),
+                    PREFECT_LOGGING_LEVEL="WARNING")
 
     def simulate(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -39,6 +42,11 @@ def test_simulate_boots_a_temporary_server_and_stops_it(
     ca_file = prefect_home / "loopback-ca.pem"
     assert ca_file.read_text(encoding="ascii").count("BEGIN CERTIFICATE") == 1
     assert not _servers_on(prefect_home)
+    # The migrated database kept for the next new data directory holds none of this run.
+    [template] = cache.glob("prefect-*.db")
+    with closing(sqlite3.connect(template)) as db:
+        assert db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+        assert db.execute("SELECT count(*) FROM flow_run").fetchone()[0] == 0
 
     again = simulate("--format", "json")
     assert again.returncode == 0, again.stderr[-2000:]
@@ -60,7 +68,7 @@ def _servers_on(prefect_home: Path) -> list[int]:
             environ = (proc / "environ").read_bytes()
         except OSError:
             continue
-        if b"prefect.server.api.server:create_app" in cmdline and \
+        if b"create_app" in cmdline and \
                 f"PREFECT_HOME={prefect_home}".encode() in environ:
             found.append(int(proc.name))
     return found
