@@ -55,7 +55,10 @@ def sendgrid_key_from_block(name: str = SENDGRID_SECRET_BLOCK) -> SecretStr | No
 def reset() -> None:
     """Forget the adapters (tests change the settings between sessions)."""
     if app.cache_info().currsize:
-        app().store.dispose()
+        current = app()
+        if "notifier" in current.__dict__:  # built: its sending threads may run
+            current.notifier.close()
+        current.store.dispose()
     app.cache_clear()
 
 

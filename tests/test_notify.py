@@ -494,3 +494,26 @@ def test_requests_in_flight_run_in_the_callers_context(store: Store,
     run.set("flow-run-42")
     n.notify(calendar=CAL, milestone_id="sg-report", kind=MessageKind.NOTICE)
     assert seen == ["flow-run-42"] * 3
+
+
+def test_fan_outs_share_the_notifiers_sending_threads(store: Store,
+                                                      server: FakeSendGrid) -> None:
+    add_contacts(store, 2500)
+    n = notifier(store, server, in_flight=2)
+    used: set[threading.Thread] = set()
+    original = n.sender.send_chunk
+
+    def send_chunk(chunk: MessageBatch) -> ChunkResult:
+        used.add(threading.current_thread())
+        return original(chunk)
+
+    n.sender.send_chunk = send_chunk  # type: ignore[method-assign]
+    for kind, days in ((MessageKind.NOTICE, None), (MessageKind.REMINDER, 30),
+                       (MessageKind.REMINDER, 7)):
+        assert n.notify(calendar=CAL, milestone_id="sg-report", kind=kind,
+                        days_before=days).sent == 2500
+    # Nine requests, from the same two threads (no new ones per fan-out).
+    assert server.request_count == 9
+    assert len(used) == 2
+    n.close()
+    assert not any(thread.is_alive() for thread in used)
