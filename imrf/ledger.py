@@ -254,19 +254,18 @@ class Ledger:
             for occasion, recipients in missing.items():
                 if not recipients:
                     continue
-                inserted = set(insert_values(
+                inserted = insert_values(
                     uow.connection, messages,
                     fixed={**_occasion_values(occasion), "state": DeliveryState.PENDING.value,
                            "attempts": 0, "created_at": now, "updated_at": now},
                     column="recipient", values=recipients, conflict=_KEY_COLUMNS,
-                    returning="recipient",
-                ))
-                stored[occasion].update(
-                    dict.fromkeys(inserted, (DeliveryState.PENDING.value, False)))
-                # Rows a concurrent reserve added after our read: read what they hold now.
-                raced = [r for r in recipients if r not in inserted]
-                if raced:
-                    stored[occasion].update(_states(uow.connection, occasion, raced))
+                )
+                if inserted == len(recipients):
+                    stored[occasion].update(
+                        dict.fromkeys(recipients, (DeliveryState.PENDING.value, False)))
+                else:
+                    # A concurrent reserve added some after our read: read what all hold now.
+                    stored[occasion].update(_states(uow.connection, occasion, recipients))
             uow.commit()
         return stored
 
@@ -275,10 +274,7 @@ class Ledger:
     ) -> int:
         """Move rows still in flight under ``attempt_id``; return how many moved."""
         _check_attempt(attempt_id)
-        # The state as a literal, as the partial index ix_messages_attempt names it: a
-        # bound parameter would keep PostgreSQL's generic plans off that index.
-        in_flight = [messages.c.state == literal_column(f"'{DeliveryState.UNKNOWN.value}'"),
-                     messages.c.attempt == attempt_id]
+        in_flight = _in_flight(attempt_id)
         moved = 0
         with self._store.unit_of_work() as uow:
             conn = uow.connection
@@ -509,6 +505,14 @@ def _states(conn: Connection, occasion: Occasion, recipients: Sequence[str]) -> 
     return found
 
 
+def _in_flight(attempt_id: str) -> list[ColumnElement[bool]]:
+    """The rows ``attempt_id`` holds in flight."""
+    # The state as a literal, as the partial index ix_messages_attempt names it: a bound
+    # parameter would keep PostgreSQL's generic plans off that index.
+    return [messages.c.state == literal_column(f"'{DeliveryState.UNKNOWN.value}'"),
+            messages.c.attempt == attempt_id]
+
+
 def _claim(
     conn: Connection, occasion: Occasion, recipients: Sequence[str], attempt_id: str,
     now: datetime,
@@ -526,16 +530,18 @@ def _claim(
             locked = (select(messages.c.id).where(*wanted).order_by(messages.c.id)
                       .with_for_update(skip_locked=True))
             wanted = [messages.c.id.in_(locked.scalar_subquery()), _SENDABLE]
-        statement = (
-            update(messages)
-            .where(*wanted)
-            .values(
-                state=DeliveryState.UNKNOWN.value, attempt=attempt_id,
-                attempts=messages.c.attempts + 1, reason=None, retryable=None, updated_at=now,
-            )
-            .returning(messages.c.recipient)
+        statement = update(messages).where(*wanted).values(
+            state=DeliveryState.UNKNOWN.value, attempt=attempt_id,
+            attempts=messages.c.attempts + 1, reason=None, retryable=None, updated_at=now,
         )
-        claimed.update(conn.execute(statement).scalars().all())
+        # Counted, not RETURNING the recipients: that cost as much again as the update on
+        # SQLite. Usually every row moves; when not, the attempt's rows are read back.
+        moved = conn.execute(statement).rowcount
+        if moved == len(chunk):
+            claimed.update(chunk)
+        elif moved:
+            claimed.update(conn.execute(select(messages.c.recipient).where(
+                *_occasion_filter(occasion), *_in_flight(attempt_id))).scalars())
     return claimed
 
 

@@ -143,6 +143,17 @@ def test_failures_retryable_and_permanent(ledger: Ledger) -> None:
     assert all(e.retryable is False for e in failed)
 
 
+def test_a_partial_claim_returns_exactly_the_rows_it_moved(ledger: Ledger) -> None:
+    # A claim counts the rows it moved; when some were not sendable it reads back its own.
+    wanted = addresses(6)
+    ledger.reserve_recipients(OCCASION, wanted)
+    assert ledger.claim(OCCASION, wanted[:2], "other") == wanted[:2]  # still in flight
+    ledger.claim(OCCASION, wanted[2:3], "done")
+    ledger.mark_sent(None, "m", attempt_id="done")
+    assert ledger.claim(OCCASION, [*wanted, addresses(7)[-1]], "mine") == wanted[3:]
+    assert ledger.claim(OCCASION, wanted, "late") == []
+
+
 def test_outcomes_only_move_rows_still_in_flight_under_the_same_attempt(ledger: Ledger) -> None:
     batch = keys(4)
     ledger.reserve(batch)
