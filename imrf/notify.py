@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from typing import NamedTuple
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from imrf import chasing
 from imrf.contacts import Addressee, ContactRegistry, ContactRow
@@ -31,7 +31,7 @@ from imrf.delivery.base import ChunkResult, DeliveryError, Sender
 from imrf.delivery.message import DeliveryState, MessageBatch
 from imrf.ledger import Ledger, Occasion
 from imrf.milestones import EditionCalendar
-from imrf.rendering import RecipientData, render_batch
+from imrf.rendering import recipient_data, render_batch
 from imrf.vocabulary import Audience, MessageKind
 
 
@@ -104,8 +104,6 @@ class _GcPause:
 
 
 _gc_paused = _GcPause()
-# Validating the list in one call takes half the time of one model at a time.
-_RECIPIENTS = TypeAdapter(list[RecipientData])
 
 
 class _Claimed(NamedTuple):
@@ -212,10 +210,9 @@ class Notifier:
             return summary
         batch = render_batch(
             calendar=calendar, milestone_id=milestone_id, kind=kind,
-            recipients=_RECIPIENTS.validate_python([
-                {"email": email, "name": by_email[email].name,
-                 "organization": by_email[email].organization}
-                for email in reservation.sendable]),
+            recipients=[recipient_data(email, by_email[email].name,
+                                       by_email[email].organization)
+                        for email in reservation.sendable],
             days_before=days_before, ui_link=ui_link, extra=extra,
         )
         # The ledger names the occasion; SendGrid's custom_args carry it for webhook matching.

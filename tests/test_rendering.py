@@ -26,6 +26,7 @@ from imrf.rendering import (
     apply_substitutions,
     human_date,
     one_line,
+    recipient_data,
     render_batch,
 )
 from imrf.vocabulary import Audience, MessageKind, MilestoneKind
@@ -474,3 +475,21 @@ def test_every_kind_of_white_space_is_made_one_space() -> None:
     for space in _SPACES:
         assert one_line(f"a{space}b") == "a b", repr(space)
         assert one_line(f"{space}a{space}") == "a", repr(space)
+
+
+def test_recipients_are_validated_and_personalized_once_per_distinct_contact() -> None:
+    # A cycle fans out to the same contacts dozens of times: the work is done once each.
+    alice = recipient_data("alice@example.org", "Alice Martin", "Ministry")
+    assert recipient_data("alice@example.org", "Alice Martin", "Ministry") is alice
+    first = render("sg-report", MessageKind.NOTICE, alice)
+    again = render("sg-report", MessageKind.REMINDER, alice, days_before=7)
+    assert again.recipients[0] is first.recipients[0]
+    # A contact whose name changed is a different recipient, with its own tokens.
+    renamed = recipient_data("alice@example.org", "Alice Dupont", "Ministry")
+    batch = render("sg-report", MessageKind.NOTICE, renamed)
+    assert batch.recipients[0].substitutions[NAME_TEXT] == "Alice Dupont"
+    assert first.recipients[0].substitutions[NAME_TEXT] == "Alice Martin"
+    # A bad address is refused every time, not remembered as valid.
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="not an e-mail address"):
+            recipient_data("alice\nBcc: eve@example.org")
