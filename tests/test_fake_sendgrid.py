@@ -414,6 +414,12 @@ def test_bounded_records_keep_counting() -> None:
         assert bounded.request_count == 5
         assert len(bounded.requests) == 3
         assert len(bounded.delivered) == 3
+        # The newest records, whole: only those are built.
+        post(client, body(5))
+        kept = bounded.delivered
+        assert [r.email for r in kept] == [f"user{i}@example.org" for i in (2, 3, 4)]
+        assert [r.substitutions["-name-"] for r in kept] == ["User 2", "User 3", "User 4"]
+        assert {r.custom_args["row"] for r in kept} == {"2", "3", "4"}
 
 
 def test_stop_releases_the_port() -> None:

@@ -536,7 +536,9 @@ class FakeSendGrid:
                                              seconds=time.perf_counter() - started))
             self._send(handler, 200, None, {"X-Message-Id": message_id})
             return
-        delivered = _delivered_records(record.body, message_id, index)
+        # Only what the records keep (their newest max_records), unless a hook wants it all.
+        keep = None if fault is not None and fault.hook is not None else self._delivered.maxlen
+        delivered = _delivered_records(record.body, message_id, index, last=keep)
         self._record(dataclasses.replace(
             record, status=202, message_id=message_id, fault=fault.kind if fault else None,
             seconds=time.perf_counter() - started,
@@ -645,8 +647,10 @@ def _sandbox(body: Mapping[str, Any]) -> bool:
 
 
 def _delivered_records(
-    body: Mapping[str, Any], message_id: str, index: int
+    body: Mapping[str, Any], message_id: str, index: int, *, last: int | None = None
 ) -> list[DeliveredRecord]:
+    """One record per recipient of an accepted request (only the ``last`` ones if given: a
+    server keeping its newest 1,000 records need not build the 1,000 before them)."""
     from_email = body["from"]["email"]
     top_subject = body.get("subject") or ""
     content = tuple((b["type"], b["value"]) for b in body.get("content") or ())
@@ -654,8 +658,13 @@ def _delivered_records(
     attachments = tuple((a["filename"], a.get("type", "")) for a in body.get("attachments") or ())
     top_args = body.get("custom_args") or {}
     top_subs = body.get("substitutions") or {}
-    records = []
-    for personalization in body["personalizations"]:
+    records: list[DeliveredRecord] = []
+    personalizations = body["personalizations"]
+    if last is not None:
+        # Every personalization has at least one address (validated): the last ``last``
+        # personalizations hold at least the last ``last`` recipients.
+        personalizations = personalizations[-last:] if last else []
+    for personalization in personalizations:
         args = {**top_args, **personalization["custom_args"]} if personalization.get(
             "custom_args") else dict(top_args)
         subs = personalization.get("substitutions") or top_subs
@@ -668,6 +677,8 @@ def _delivered_records(
                     content=content, custom_args=args, categories=categories,
                     substitutions=subs, attachments=attachments,
                 ))
+    if last is not None:
+        return records[-last:] if last else []
     return records
 
 
