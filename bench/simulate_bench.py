@@ -29,10 +29,16 @@ def _env(data: Path, host: str) -> dict[str, str]:
 
 def run() -> list[Figure]:
     from imrf.devtools.fake_sendgrid import FakeSendGrid
+    from imrf.prefect_env import database_template
 
     figures = [_overhead()]  # the quick one first: a failure there must not cost the long one
     speed_before = _machine_reference()
     imrf = str(Path(PYTHON).with_name("imrf"))
+    # The first simulation with a Prefect version also migrates its database (and keeps a
+    # copy for later ones): the figure says which kind of run it was.
+    template = database_template()
+    boot = ("Prefect database from the cached template" if template and template.exists()
+            else "Prefect database migrated by this run (no template cached yet)")
     with FakeSendGrid(api_keys=(KEY,), max_records=1000) as fake, \
             tempfile.TemporaryDirectory() as tmp:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -49,7 +55,7 @@ def run() -> list[Figure]:
             f"simulate {SPAN[0]}..{SPAN[1]}, {CONTACTS} contacts", wall, target_s=60.0,
             extra=(f"flow runs {len(result['stage_runs']) + 1}, e-mails sent {emails['sent']}, "
                    f"requests {fake.request_count}, duplicates {result['duplicates']}, "
-                   f"peak RSS {peak_mb:.0f} MB")))
+                   f"peak RSS {peak_mb:.0f} MB; {boot}")))
     speed_after = _machine_reference()
     figures.append(Figure(
         "machine reference: 10M pure-Python additions", (speed_before + speed_after) / 2,
