@@ -105,8 +105,12 @@ class TemporaryServer:
         log.parent.mkdir(parents=True, exist_ok=True)
         self.database = default_database()
         self.template = database_template()
-        self.seeded = self.database is not None and self.template is not None \
+        # Only a database this boot creates may become the template: one that exists already
+        # holds somebody's runs.
+        new = self.database is not None and not self.database.exists()
+        seeded = new and self.template is not None and self.database is not None \
             and seed_database(self.database, self.template)
+        self._save_template = new and not seeded
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1"}
         env.pop("PREFECT_API_URL", None)
@@ -154,7 +158,8 @@ class TemporaryServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if healthy(self.api_url, timeout=1.0):
-                if not self.seeded and self.database is not None and self.template is not None:
+                if self._save_template and self.database and self.template:
+                    self._save_template = False
                     save_template(self.database, self.template)
                 return
             if self.process is None or self.process.poll() is not None:

@@ -126,3 +126,52 @@ def test_a_running_servers_database_is_saved_whole_and_seeds_new_homes(tmp_path:
     # No template yet: nothing to seed, Prefect migrates a new file itself.
     assert not seed_database(tmp_path / "third" / "prefect.db", tmp_path / "absent.db")
     assert not (tmp_path / "third").exists()
+
+
+class _BootedServer:
+    """Stands in for the uvicorn process: "migrates" a new database file when started."""
+
+    def __init__(self, database: Path) -> None:
+        if not database.exists():
+            with closing(sqlite3.connect(database)) as conn:
+                conn.execute("CREATE TABLE flow_run (id TEXT)")
+                conn.commit()
+
+    def poll(self) -> None:
+        return None
+
+    def terminate(self) -> None:
+        pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
+@pytest.mark.parametrize("existing_runs", [0, 2])
+def test_only_a_database_this_boot_created_becomes_the_template(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing_runs: int) -> None:
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    monkeypatch.setenv("IMRF_CACHE_DIR", str(cache))
+    for name in ("PREFECT_API_URL", "PREFECT_API_SSL_CERT_FILE",  # the server sets them
+                 "PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        monkeypatch.delenv(name, raising=False)
+    if existing_runs:  # a data directory that has run simulations before
+        with closing(sqlite3.connect(home / "prefect.db")) as conn:
+            conn.execute("CREATE TABLE flow_run (id TEXT)")
+            conn.executemany("INSERT INTO flow_run VALUES (?)", [("a",), ("b",)])
+            conn.commit()
+    monkeypatch.setattr("imrf.prefect_env.subprocess.Popen",
+                        lambda *args, **kwargs: _BootedServer(home / "prefect.db"))
+    monkeypatch.setattr("imrf.prefect_env.healthy", lambda *args, **kwargs: True)
+    server = TemporaryServer(home / "server.log")
+    server.wait()
+    server.stop()
+    templates = list(cache.glob("prefect-*.db"))
+    if existing_runs:
+        assert templates == []  # somebody's runs are never copied into new data directories
+    else:
+        [template] = templates
+        with closing(sqlite3.connect(template)) as conn:
+            assert conn.execute("SELECT count(*) FROM flow_run").fetchone()[0] == 0
