@@ -85,7 +85,8 @@ class TemporaryServer:
     Prefect starts it on first use and waits for it: importing its server modules into the
     client and booting it (migrating a new SQLite file) took 20 to 30 s of a simulation here,
     with nothing else running meanwhile. This runs the same uvicorn command (UI off, the
-    ephemeral set of services) on a free 127.0.0.1 port and points ``PREFECT_API_URL`` at it;
+    ephemeral set of services), with Prefect's app from :mod:`imrf.prefect_server`, on a free
+    127.0.0.1 port and points ``PREFECT_API_URL`` at it;
     :meth:`wait` blocks until it answers, :meth:`stop` ends it.
 
     A new data directory's database starts as a copy of a migrated one kept in the user's
@@ -94,8 +95,7 @@ class TemporaryServer:
     """
 
     def __init__(self, log: Path) -> None:
-        spec = importlib.util.find_spec("prefect")
-        if spec is None or spec.origin is None:
+        if importlib.util.find_spec("prefect") is None:
             raise RuntimeError("Prefect is not installed")
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -103,14 +103,13 @@ class TemporaryServer:
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
-        self.database = default_database()
-        self.template = database_template()
-        # Only a database this boot creates may become the template: one that exists already
-        # holds somebody's runs.
-        new = self.database is not None and not self.database.exists()
-        seeded = new and self.template is not None and self.database is not None \
-            and seed_database(self.database, self.template)
-        self._save_template = new and not seeded
+        # (database, template) to save once the server answers. Only a database this boot
+        # creates may become the template: one that exists already holds somebody's runs.
+        self._template_to_save: tuple[Path, Path] | None = None
+        database, template = default_database(), database_template()
+        if database is not None and template is not None and not database.exists() \
+                and not seed_database(database, template):
+            self._template_to_save = (database, template)
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1"}
         env.pop("PREFECT_API_URL", None)
@@ -158,9 +157,9 @@ class TemporaryServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if healthy(self.api_url, timeout=1.0):
-                if self._save_template and self.database and self.template:
-                    self._save_template = False
-                    save_template(self.database, self.template)
+                if self._template_to_save is not None:
+                    save_template(*self._template_to_save)
+                    self._template_to_save = None
                 return
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"the temporary Prefect server stopped at start-up; "

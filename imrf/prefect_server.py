@@ -1,5 +1,5 @@
-"""The ASGI app of the temporary Prefect server: Prefect's own, with SQLite write transactions
-that take the write lock when they begin.
+"""The local Prefect servers' app: Prefect's own, with SQLite write transactions that take
+the write lock when they begin.
 
 Prefect's server opens its write transactions on SQLite as ``BEGIN DEFERRED``: a transaction
 that reads and then writes (creating a task run reads the flow run's labels first) fails at
